@@ -1,0 +1,188 @@
+"""Default model: Poisson-lognormal with a latent AR(1) log rate.
+
+    log lambda_t = a + g log(presence_t) + X_t b + sum_j effect_j(t) + u_t
+    u_t = rho u_{t-1} + sigma_t e_t,  e_t ~ N(0, 1)  (non-centred; stationary start)
+    sigma_t = sigma * exp(sum_g v_g * 1[t >= first killing of group g])
+    P(lo_i <= Y_i <= hi_i),  Y_i ~ Poisson(pi_{d(i)} * sum_t w_it lambda_t)
+
+`w_it` is the share of bin t inside observation i's span; `pi_d` is the reporting
+ratio of counting definition d (the reference definition has pi = 1).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import arviz as az
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from forecast.data.dataset import Dataset
+from forecast.models.effects import MODELLED_KINDS, KindDesign, kind_designs
+from forecast.models.likelihood import IntervalTable, interval_logp
+from forecast.priors import PRIORS_DIR, Priors, resolve_priors
+
+SAMPLERS = ("nutpie", "pymc")
+
+
+def parameter_families() -> dict[str, str]:
+    """Every prior family of this model, with the support its values must have."""
+    families = {"intercept": "real", "elasticity": "real", "rho": "unit", "sigma": "positive"}
+    for kind, spec in MODELLED_KINDS.items():
+        if spec.level:
+            families[f"{kind}_level"] = "real"
+        families[f"{kind}_pulse"] = "real"
+        families[f"{kind}_decay"] = "unit"
+        if spec.volatility:
+            families[f"{kind}_volatility"] = "real"
+    families["covariate"] = "real"
+    families["reporting_ratio"] = "real"
+    return families
+
+
+def ar1_matrix(rho: pt.TensorVariable, n: int) -> pt.TensorVariable:
+    """Lower-triangular (n x n) matrix of rho^(t-s); u = A @ innovations.
+
+    One matrix product instead of a scan: the recursion unrolled is cheap for the few
+    hundred bins we have and differentiates fast.
+    """
+    lags = np.subtract.outer(np.arange(n), np.arange(n)).astype(float)
+    mask = lags >= 0
+    return pt.where(mask, pt.exp(np.where(mask, lags, 0.0) * pt.log(rho)), 0.0)
+
+
+class LatentARModel:
+    """Config in __init__, PyMC graph in build(), sampling in fit()."""
+
+    name = "latent_ar"
+    default_priors_file: Path = PRIORS_DIR / "default.toml"
+
+    def __init__(self, dataset: Dataset, priors_file: str | Path | None = None) -> None:
+        self.dataset = dataset
+        self.priors_file = Path(priors_file) if priors_file else None
+        self.kinds: list[KindDesign] = kind_designs(dataset.events, dataset.axis)
+        members: dict[str, list[str]] = {"reporting_ratio": dataset.definitions[1:],
+                                         "covariate": list(dataset.covariates.columns)}
+        self.priors: Priors = resolve_priors(
+            parameter_families(), self.default_priors_file, self.priors_file,
+            members={**members, **self._group_members()},
+        )
+        cov = dataset.covariates
+        self.cov_mean = cov.mean().to_numpy() if not cov.empty else np.zeros(0)
+        self.cov_sd = cov.std(ddof=0).replace(0, 1).to_numpy() if not cov.empty else np.zeros(0)
+        self.model: pm.Model | None = None
+
+    def _group_members(self) -> dict[str, list[str] | None]:
+        """Event groups may refine per-group priors; the decay is per kind."""
+        out: dict[str, list[str] | None] = {}
+        groups = {d.kind: d.groups for d in self.kinds}
+        for family in parameter_families():
+            for kind in MODELLED_KINDS:
+                if family.startswith(kind + "_") and not family.endswith("_decay"):
+                    out[family] = groups.get(kind, [])
+        return out
+
+    # ------------------------------------------------------------------ graph
+    def coords(self) -> dict[str, Any]:
+        ds = self.dataset
+        coords: dict[str, Any] = {"bin": ds.axis.labels, "observation": list(ds.fitted["id"])}
+        if len(ds.definitions) > 1:
+            coords["definition"] = ds.definitions[1:]
+        if not ds.covariates.empty:
+            coords["covariate"] = list(ds.covariates.columns)
+        for design in self.kinds:
+            coords[f"{design.kind}_group"] = design.groups
+        return coords
+
+    def build(self) -> pm.Model:
+        ds = self.dataset
+        fitted = ds.fitted
+        n_bins = ds.axis.n
+        priors = self.priors
+        with pm.Model(coords=self.coords()) as model:
+            intercept = priors.get("intercept").rv("intercept")
+            log_rate_mean = intercept * pt.ones(n_bins)
+            if ds.presence is not None:
+                elasticity = priors.get("elasticity").rv("elasticity")
+                log_rate_mean = log_rate_mean + elasticity * np.log(ds.presence)
+            if not ds.covariates.empty:
+                x = (ds.covariates.to_numpy() - self.cov_mean) / self.cov_sd
+                betas = [priors.get("covariate", c).rv(f"beta_{c}") for c in ds.covariates.columns]
+                beta = pm.Deterministic("beta", pt.stack(betas), dims="covariate")
+                log_rate_mean = log_rate_mean + pt.dot(x, beta)
+            log_sigma = pt.log(priors.get("sigma").rv("sigma")) * pt.ones(n_bins)
+            for design in self.kinds:
+                effect, log_vol = self._effect_graph(design)
+                log_rate_mean = log_rate_mean + effect
+                log_sigma = log_sigma + log_vol
+            rho = priors.get("rho").rv("rho")
+            z = pm.Normal("z", 0.0, 1.0, dims="bin")
+            # stationary start: the first state has the process's marginal sd
+            scale = pt.set_subtensor(pt.exp(log_sigma)[0], pt.exp(log_sigma[0]) / pt.sqrt(1 - rho**2))
+            u = pm.Deterministic("u", pt.dot(ar1_matrix(rho, n_bins), scale * z), dims="bin")
+            rate = pm.Deterministic("rate", pt.exp(log_rate_mean + u), dims="bin")
+            ratio = self._ratios()
+            defs = np.array([ds.definitions.index(d) for d in fitted["definition"]])
+            mu = ratio[defs] * pt.dot(ds.weights(), rate)
+            table = IntervalTable.build(fitted["lo"].to_numpy(), fitted["hi"].to_numpy())
+            pm.CustomDist(
+                "obs", mu,
+                logp=lambda value, mu: interval_logp(mu, table),
+                random=lambda mu, rng=None, size=None: rng.poisson(mu, size=size),
+                observed=fitted["count"].to_numpy(), dims="observation",
+            )
+        self.model = model
+        return model
+
+    def _effect_graph(self, design: KindDesign) -> tuple[Any, Any]:
+        kind, spec, priors = design.kind, MODELLED_KINDS[design.kind], self.priors
+        dims = f"{kind}_group"
+
+        def per_group(component: str) -> Any:
+            family = f"{kind}_{component}"
+            parts = [priors.get(family, g).rv(f"{family}__{g}") for g in design.groups]
+            return pm.Deterministic(family, pt.stack(parts), dims=dims)
+
+        pulse = per_group("pulse")
+        decay = priors.get(f"{kind}_decay").rv(f"{kind}_decay")
+        decayed = pt.exp(design.lag * pt.log(decay)) * design.active
+        effect = pt.dot(pulse[design.group_of_event], decayed)
+        if spec.level:
+            effect = effect + pt.dot(per_group("level")[design.group_of_event], design.after)
+        log_vol = 0.0
+        if spec.volatility:
+            log_vol = pt.dot(per_group("volatility"), design.first_after)
+        return effect, log_vol
+
+    def _ratios(self) -> Any:
+        others = self.dataset.definitions[1:]
+        if not others:
+            return pt.ones(1)
+        logs = [self.priors.get("reporting_ratio", d).rv(f"log_ratio__{d}") for d in others]
+        log_ratio = pm.Deterministic("log_ratio", pt.stack(logs), dims="definition")
+        return pt.concatenate([pt.ones(1), pt.exp(log_ratio)])
+
+    # -------------------------------------------------------------------- fit
+    def fit(self, *, draws: int = 1000, tune: int = 1000, chains: int = 4, seed: int = 1,
+            sampler: str = "nutpie", progress: bool = True, target_accept: float = 0.9,
+            predictive: bool = True) -> az.InferenceData:
+        """Sample the posterior and add log-likelihood, prior and posterior predictive."""
+        if sampler not in SAMPLERS:
+            raise ValueError(f"sampler must be one of {SAMPLERS}")
+        model = self.model or self.build()
+        with model:
+            kwargs: dict[str, Any] = dict(
+                draws=draws, tune=tune, chains=chains, cores=min(chains, 2), random_seed=seed,
+                progressbar=progress, nuts_sampler=sampler, target_accept=target_accept,
+                idata_kwargs={"log_likelihood": True},
+            )
+            idata = pm.sample(**kwargs)
+            if predictive:
+                idata.extend(pm.sample_prior_predictive(draws=min(500, draws * chains),
+                                                        random_seed=seed + 1))
+                idata.extend(pm.sample_posterior_predictive(idata, var_names=["obs"],
+                                                            random_seed=seed + 2,
+                                                            progressbar=False))
+        return idata
