@@ -72,6 +72,11 @@ class LatentARModel:
         cov = dataset.covariates
         self.cov_mean = cov.mean().to_numpy() if not cov.empty else np.zeros(0)
         self.cov_sd = cov.std(ddof=0).replace(0, 1).to_numpy() if not cov.empty else np.zeros(0)
+        # log presence is centred on its geometric mean so that the intercept and the
+        # elasticity are not strongly correlated in the posterior
+        self.presence_ref = (
+            float(np.exp(np.mean(np.log(dataset.presence)))) if dataset.presence is not None else 1.0
+        )
         self.model: pm.Model | None = None
 
     def _group_members(self) -> dict[str, list[str] | None]:
@@ -106,7 +111,7 @@ class LatentARModel:
             log_rate_mean = intercept * pt.ones(n_bins)
             if ds.presence is not None:
                 elasticity = priors.get("elasticity").rv("elasticity")
-                log_rate_mean = log_rate_mean + elasticity * np.log(ds.presence)
+                log_rate_mean = log_rate_mean + elasticity * np.log(ds.presence / self.presence_ref)
             if not ds.covariates.empty:
                 x = (ds.covariates.to_numpy() - self.cov_mean) / self.cov_sd
                 betas = [priors.get("covariate", c).rv(f"beta_{c}") for c in ds.covariates.columns]

@@ -1,0 +1,194 @@
+"""Command line: a thin layer over the library. `main(argv) -> exit code`.
+
+Exit codes: 0 success, 2 bad input (nothing written), 3 fit failed its diagnostics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from forecast import runs
+from forecast.errors import ForecastError
+
+DATA_HELP = "'bundled' (default) or a CSV: counts (date,count[,series][,presence,...]) or observations"
+
+
+def _add_data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", default="bundled", help=DATA_HELP)
+    p.add_argument("--events", help="events CSV (date,kind[,name][,end_date]); replaces the data's events")
+    p.add_argument("--layout", choices=("counts", "acled", "ucdp"), default="counts",
+                   help="layout of --data: counts/observations CSV, or an ACLED or UCDP GED export")
+    p.add_argument("--perpetrator", action="append",
+                   help="ACLED/UCDP: actor name fragment of the attackers (repeatable)")
+    p.add_argument("--target", action="append",
+                   help="ACLED/UCDP: actor name fragment of the targets (repeatable)")
+    p.add_argument("--freq", choices=("month", "week"), default="month",
+                   help="ACLED/UCDP: bins to count events in")
+
+
+def _add_fit_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--priors", help="TOML priors overriding priors/default.toml per parameter")
+    p.add_argument("--model", default="latent_ar", help="model family (default latent_ar)")
+    p.add_argument("--seed", type=int, default=20240128)
+    p.add_argument("--draws", type=int, default=1000)
+    p.add_argument("--tune", type=int, default=1000)
+    p.add_argument("--chains", type=int, default=4)
+    p.add_argument("--sampler", default="nutpie", help="nutpie (default) or pymc")
+    p.add_argument("--allow-unconverged", action="store_true",
+                   help="use a fit that failed the diagnostics gate (reports say so)")
+    p.add_argument("--no-cache", action="store_true", help="refit even if a cached fit exists")
+    p.add_argument("--runs-root", default=str(runs.DEFAULT_ROOT),
+                   help="where new runs and the fit cache live (default ./runs)")
+
+
+def _load_data(args: argparse.Namespace):
+    if args.layout == "counts":
+        from forecast.data.loaders import load_dataset
+
+        return load_dataset(args.data, args.events)
+    from forecast.data.exports import DEFAULT_PERPETRATORS, DEFAULT_TARGETS, export_to_dataset
+
+    return export_to_dataset(args.data, args.layout, args.perpetrator or DEFAULT_PERPETRATORS,
+                             args.target or DEFAULT_TARGETS, freq=args.freq, events=args.events)
+
+
+def _settings(args: argparse.Namespace):
+    from forecast.fitting import FitSettings
+
+    return FitSettings(draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed,
+                       sampler=args.sampler)
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from forecast.data.summary import describe
+
+    dataset = _load_data(args)
+    if args.data_command == "validate":
+        fitted = dataset.fitted
+        print(f"{args.data}: OK ({len(dataset.observations)} observation rows, {len(fitted)} fitted, "
+              f"{dataset.axis.n} {dataset.axis.freq}s {dataset.axis.labels[0]}..{dataset.axis.labels[-1]}, "
+              f"{len(dataset.events)} events)")
+    else:
+        print(describe(dataset))
+    return 0
+
+
+def _fit(args: argparse.Namespace, dataset):
+    from forecast.fitting import fit, gate
+
+    root = Path(args.runs_root)
+    result = fit(dataset, model_name=args.model, priors_file=args.priors, settings=_settings(args),
+                 cache_root=None if args.no_cache else root / ".cache",
+                 progress=sys.stderr.isatty())
+    if result.reused:
+        print(f"reusing cached fit {result.manifest['fit_key']} (same data, priors, model and settings)")
+    diag = result.manifest["diagnostics"]
+    print(f"diagnostics: max r-hat {diag['max_rhat']:.3f}, min bulk ESS {diag['min_ess_bulk']:.0f}, "
+          f"min tail ESS {diag['min_ess_tail']:.0f}, divergences {diag['divergences']}, "
+          f"min E-BFMI {diag['min_bfmi']:.2f} -> {'passed' if diag['passed'] else 'FAILED'}")
+    return result, gate
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from forecast.fitting import write_fit_run
+
+    dataset = _load_data(args)
+    out = runs.new_run_path(args.out, Path(args.runs_root), "fit")
+    result, gate = _fit(args, dataset)
+    path, status = write_fit_run(result, out, args.allow_unconverged)
+    print(f"wrote {path} (verdict: {status})")
+    gate(result, args.allow_unconverged)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from forecast.fitting import make_model
+    from forecast.scenarios.engine import check_horizons, make_simulator
+    from forecast.scenarios.spec import load_scenarios
+
+    scenarios = load_scenarios(args.scenarios)
+    check_horizons(scenarios)
+    dataset = _load_data(args)
+    model = make_model(args.model, dataset, args.priors)
+    simulator = make_simulator(model, None)
+    for s in scenarios:
+        simulator.check(s)
+        print(f"{s.source}: OK ({s.name}, {s.months} months"
+              + (f", baseline {s.baseline}" if s.baseline else ", no baseline") + ")")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from forecast.pipeline import run_scenarios
+
+    started = time.perf_counter()
+    path = run_scenarios(args)
+    print(f"wrote {path} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="forecast", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="validate or summarise a dataset")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    for name, text in (("validate", "check a data file; exit 2 with a message if it is malformed"),
+                       ("show", "print a summary: months, counts per year, gaps, kinds, definitions")):
+        p = data_sub.add_parser(name, help=text)
+        p.add_argument("data", nargs="?" if name == "show" else None, default="bundled", help=DATA_HELP)
+        p.add_argument("--events")
+        p.add_argument("--layout", choices=("counts", "acled", "ucdp"), default="counts")
+        p.add_argument("--perpetrator", action="append")
+        p.add_argument("--target", action="append")
+        p.add_argument("--freq", choices=("month", "week"), default="month")
+        p.set_defaults(func=cmd_data)
+
+    fit = sub.add_parser("fit", help="fit a model and write a fit run")
+    _add_data_args(fit)
+    _add_fit_args(fit)
+    fit.add_argument("--out", help="new folder for the run (default runs/<time>-fit)")
+    fit.set_defaults(func=cmd_fit)
+
+    run = sub.add_parser("run", help="fit (or reuse a fit) and simulate scenarios")
+    run.add_argument("scenarios", nargs="+", help="scenario TOML files")
+    _add_data_args(run)
+    _add_fit_args(run)
+    run.add_argument("--fit", dest="fit_dir", help="use the posterior of this fit run instead of fitting")
+    run.add_argument("--out", help="new folder for the run (default runs/<time>-run)")
+    run.set_defaults(func=cmd_run)
+
+    validate = sub.add_parser("validate", help="check scenario files without fitting")
+    validate.add_argument("scenarios", nargs="+")
+    _add_data_args(validate)
+    validate.add_argument("--priors")
+    validate.add_argument("--model", default="latent_ar")
+    validate.set_defaults(func=cmd_validate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    try:
+        return args.func(args)
+    except ForecastError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; no partial run was left behind", file=sys.stderr)
+        return 130
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,71 @@
+"""Simulate a set of scenarios from one posterior into one xarray Dataset."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from forecast.errors import InputError
+from forecast.scenarios.simulate_latent_ar import SHOCKS as LATENT_AR_SHOCKS
+from forecast.scenarios.simulate_latent_ar import LatentARSimulator
+from forecast.scenarios.spec import Scenario
+
+SIMULATORS = {"latent_ar": LatentARSimulator}
+SHOCKS_BY_MODEL: dict[str, dict[str, str]] = {"latent_ar": LATENT_AR_SHOCKS}
+
+
+def models_with_shock(parameter: str) -> list[str]:
+    return [name for name, shocks in SHOCKS_BY_MODEL.items() if parameter in shocks]
+
+
+def check_horizons(scenarios: list[Scenario]) -> None:
+    """All scenarios of a run share one horizon, so draws line up month by month."""
+    first = scenarios[0]
+    for s in scenarios[1:]:
+        if (s.start, s.months) != (first.start, first.months):
+            raise InputError(s.source, f"horizon differs from {first.source} ({s.months} months from "
+                             f"{s.start or 'the end of the data'} vs {first.months} from "
+                             f"{first.start or 'the end of the data'}); scenarios run together must "
+                             "share their horizon", where="key 'horizon'")
+
+
+def make_simulator(model, posterior: xr.Dataset):
+    return SIMULATORS[model.name](model, posterior)
+
+
+def validate_for_model(model, posterior: xr.Dataset, scenarios: list[Scenario]) -> None:
+    """Every check that needs the fit, run before any simulation."""
+    check_horizons(scenarios)
+    simulator = make_simulator(model, posterior)
+    for scenario in scenarios:
+        simulator.check(scenario)
+
+
+def simulate_scenarios(model, posterior: xr.Dataset, scenarios: list[Scenario], seed: int) -> xr.Dataset:
+    check_horizons(scenarios)
+    simulator = make_simulator(model, posterior)
+    for scenario in scenarios:
+        simulator.check(scenario)
+    results = [simulator.simulate(s, seed) for s in scenarios]
+    months = results[0]["labels"]
+    coords = {"scenario": [s.name for s in scenarios], "draw": np.arange(simulator.draws.n),
+              "month": list(months)}
+
+    def stack(key: str) -> np.ndarray:
+        return np.stack([r[key] for r in results])
+
+    data = xr.Dataset(
+        {
+            "rate": (("scenario", "draw", "month"), stack("rate"),
+                     {"long_name": "expected attacks per month", "units": "attacks/month"}),
+            "count": (("scenario", "draw", "month"), stack("count"),
+                      {"long_name": "simulated attacks per month", "units": "attacks"}),
+            "presence": (("scenario", "draw", "month"), stack("presence"),
+                         {"long_name": "US troops in Iraq and Syria", "units": "thousands"}),
+        },
+        coords=coords,
+        attrs={"seed": seed, "model": model.name,
+               "baseline": ",".join(f"{s.name}:{s.baseline or ''}" for s in scenarios)},
+    )
+    data["baseline"] = ("scenario", [s.baseline or "" for s in scenarios])
+    return data
