@@ -159,7 +159,7 @@ def resolve_priors(
     specs: dict[str, PriorSpec] = {}
     subs: dict[str, dict[str, PriorSpec]] = {}
     sources = [str(default_file)] + ([str(user_file)] if user_file else [])
-    for source in sources:
+    for position, source in enumerate(sources):
         data = read_priors_file(source)
         for key, table in data.items():
             if key not in families:
@@ -173,7 +173,8 @@ def resolve_priors(
             for member, sub in table.items():
                 if not isinstance(sub, dict):
                     continue
-                allowed = members.get(key)
+                # the default file may refine members this dataset lacks; a user file may not
+                allowed = members.get(key) if position > 0 else None
                 if allowed is not None and member not in allowed:
                     raise InputError(source, f"unknown member {member!r} of {key}"
                                      f"{did_you_mean(member, allowed)}", where=f"[{key}.{member}]")

@@ -68,4 +68,6 @@ def simulate_scenarios(model, posterior: xr.Dataset, scenarios: list[Scenario], 
                "baseline": ",".join(f"{s.name}:{s.baseline or ''}" for s in scenarios)},
     )
     data["baseline"] = ("scenario", [s.baseline or "" for s in scenarios])
+    data["capped_share"] = ("scenario", [r["capped_share"] for r in results],
+                            {"long_name": "share of draw-months whose rate hit the cap"})
     return data

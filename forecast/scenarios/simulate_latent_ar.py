@@ -20,6 +20,10 @@ from forecast.scenarios.paths import bin_days, day_number, draw_day, draw_value,
 from forecast.scenarios.spec import EventSpec, Scenario
 from forecast.timeaxis import TimeAxis
 
+# Rates are capped far above anything seen (the record month had 53 attacks) so that the
+# heavy lognormal tail cannot overflow the count draws; the share of capped draws is reported.
+RATE_CAP = 1e5
+
 SHOCKS = {"rate_multiplier": "multiplies the attack rate", "volatility_multiplier":
           "multiplies the latent volatility sigma"}
 
@@ -212,7 +216,8 @@ class LatentARSimulator:
         for t in range(h):
             prev = rho * prev + sigma[:, t] * innovations[:, t]
             u[:, t] = prev
-        rate = np.exp(log_rate + u) * rate_factor
+        rate = np.exp(np.minimum(log_rate + u, np.log(RATE_CAP))) * rate_factor
+        rate = np.minimum(rate, RATE_CAP)
         if presence is not None:
             rate = np.where(presence > 0, rate, 0.0)   # no US forces, no attacks on them
         counts = np.where(rate > 0, stats.poisson.ppf(uniforms, np.maximum(rate, 1e-300)), 0.0)
@@ -220,6 +225,7 @@ class LatentARSimulator:
         out = {"rate": rate[:, keep], "count": counts[:, keep].astype(np.int64)}
         out["presence"] = (presence if presence is not None else np.full((n, h), np.nan))[:, keep]
         out["labels"] = np.array(future.labels[horizon.first_reported:])
+        out["capped_share"] = float((out["rate"] >= RATE_CAP).mean())
         return out
 
     def _historical_effects(self, future: TimeAxis) -> tuple[np.ndarray, np.ndarray]:
