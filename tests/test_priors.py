@@ -1,0 +1,48 @@
+"""Priors as data: defaults, user overrides, and errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from forecast.errors import InputError
+from forecast.models.latent_ar import LatentARModel, parameter_families
+from forecast.priors import resolve_priors
+
+DEFAULT = "priors/default.toml"
+
+
+def test_default_file_names_every_parameter_family():
+    priors = resolve_priors(parameter_families(), DEFAULT)
+    assert set(priors.specs) == set(parameter_families())
+    assert priors.get("elasticity").describe() == "Normal(mu=0.5, sigma=0.5)"
+    assert priors.get("reporting_ratio", "jinsa").params["mu"] == 0.2
+
+
+def test_user_file_overrides_per_parameter(write):
+    user = write("p.toml", '[elasticity]\ndist = "Normal"\nmu = 1.0\nsigma = 0.1\n')
+    priors = resolve_priors(parameter_families(), DEFAULT, user)
+    assert priors.get("elasticity").params == {"mu": 1.0, "sigma": 0.1}
+    assert priors.get("rho").dist == "Beta"  # untouched families keep the default
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[elastcity]\ndist = "Normal"\nmu = 0\nsigma = 1\n', "did you mean 'elasticity'"),
+    ('[elasticity]\ndist = "Normel"\nmu = 0\nsigma = 1\n', "did you mean 'Normal'"),
+    ('[elasticity]\ndist = "Normal"\nmu = 0\n', "needs parameter 'sigma'"),
+    ('[elasticity]\ndist = "Normal"\nmu = 0\nsigma = -1\n', "must be > 0"),
+    ('[elasticity]\ndist = "Normal"\nmu = 0\nsigma = "wide"\n', "must be a number"),
+    ('[rho]\ndist = "Normal"\nmu = 0\nsigma = 1\n', "in (0, 1)"),
+    ('[elasticity\n', "not valid TOML"),
+])
+def test_bad_priors_files_are_clear_errors(write, text, message):
+    with pytest.raises(InputError) as info:
+        resolve_priors(parameter_families(), DEFAULT, write("p.toml", text))
+    assert message in str(info.value) and "p.toml" in str(info.value)
+
+
+def test_user_member_must_exist_in_the_data(write):
+    from forecast.data.loaders import load_bundled
+
+    user = write("p.toml", '[reporting_ratio.jinza]\ndist = "Normal"\nmu = 0\nsigma = 1\n')
+    with pytest.raises(InputError, match="did you mean 'jinsa'"):
+        LatentARModel(load_bundled(), user)
