@@ -172,7 +172,7 @@ class LatentARModel:
     # -------------------------------------------------------------------- fit
     def fit(self, *, draws: int = 1000, tune: int = 1000, chains: int = 4, seed: int = 1,
             sampler: str = "nutpie", progress: bool = True, target_accept: float = 0.9,
-            predictive: bool = True) -> az.InferenceData:
+            predictive: bool = True, low_rank: bool = False) -> az.InferenceData:
         """Sample the posterior and add log-likelihood, prior and posterior predictive."""
         if sampler not in SAMPLERS:
             raise ValueError(f"sampler must be one of {SAMPLERS}")
@@ -181,9 +181,15 @@ class LatentARModel:
             kwargs: dict[str, Any] = dict(
                 draws=draws, tune=tune, chains=chains, cores=min(chains, 2), random_seed=seed,
                 progressbar=progress, nuts_sampler=sampler, target_accept=target_accept,
-                idata_kwargs={"log_likelihood": True},
             )
+            if sampler == "nutpie":
+                # low-rank mass matrix: the latent path and its scale parameters are correlated
+                kwargs["nuts_sampler_kwargs"] = {"low_rank_modified_mass_matrix": low_rank}
+            else:
+                kwargs["idata_kwargs"] = {"log_likelihood": False}
             idata = pm.sample(**kwargs)
+            # nutpie ignores idata_kwargs: the pointwise log-likelihood (for LOO) is added here
+            pm.compute_log_likelihood(idata, extend_inferencedata=True, progressbar=False)
             if predictive:
                 idata.extend(pm.sample_prior_predictive(draws=min(500, draws * chains),
                                                         random_seed=seed + 1))

@@ -1,0 +1,56 @@
+"""End to end through the command line with tiny draws: fit, gate, cache, run folders."""
+
+from __future__ import annotations
+
+import json
+
+from forecast.cli import main
+from tests.conftest import counts_csv
+
+TINY = ["--draws", "40", "--tune", "40", "--chains", "2", "--seed", "7"]
+
+
+def test_fit_gate_cache_and_run(write, tmp_path, capsys):
+    data = write("counts.csv", counts_csv(months=30))
+    events = write("events.csv", "date,kind,name\n2023-01-10,decapitation,leader\n")
+    root = tmp_path / "runs"
+    common = ["--data", str(data), "--events", str(events), "--runs-root", str(root), *TINY]
+
+    # tiny draws cannot pass the gate: exit 3, the run is written and marked refused
+    refused = tmp_path / "refused"
+    assert main(["fit", *common, "--out", str(refused)]) == 3
+    manifest = json.loads((refused / "manifest.json").read_text())
+    assert manifest["verdict"] == "refused" and not manifest["diagnostics"]["passed"]
+    assert "bulk ESS" in capsys.readouterr().err
+
+    # the same fit is reused from the cache; --allow-unconverged lets it through, recorded
+    allowed = tmp_path / "allowed"
+    assert main(["fit", *common, "--out", str(allowed), "--allow-unconverged"]) == 0
+    manifest = json.loads((allowed / "manifest.json").read_text())
+    assert manifest["verdict"] == "allowed_unconverged" and manifest["reused_cached_fit"]
+    assert "reusing cached fit" in capsys.readouterr().out
+
+    # an existing folder is never written over
+    assert main(["fit", *common, "--out", str(allowed), "--allow-unconverged"]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+    scenario = write("s.toml", 'name = "base"\n[horizon]\nmonths = 6\n')
+    cut = write("c.toml", 'name = "cut"\nbaseline = "base"\n[horizon]\nmonths = 6\n'
+                '[presence]\npoints = [{date = "2024-07", value = 0.0}]\n')
+    out = tmp_path / "run"
+    assert main(["run", str(scenario), str(cut), "--fit", str(allowed), "--allow-unconverged",
+                 "--data", str(data), "--events", str(events), "--out", str(out)]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"posterior.nc", "scenarios.nc", "summary.csv", "contrasts.csv", "exceedance.csv",
+            "first_attack.csv", "totals.csv", "manifest.json"} <= names
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [s["name"] for s in manifest["scenarios"]] == ["base", "cut"]
+    assert all(len(s["sha256"]) == 64 for s in manifest["scenarios"])
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+
+    # a bad scenario is refused before anything is written
+    bad = write("bad.toml", 'name = "x"\n[horizon]\nmonthz = 3\n')
+    out2 = tmp_path / "run2"
+    assert main(["run", str(bad), "--fit", str(allowed), "--allow-unconverged", "--data", str(data),
+                 "--events", str(events), "--out", str(out2)]) == 2
+    assert not out2.exists()
