@@ -28,7 +28,7 @@ def simulate_series(months: int, truth: dict, seed: int) -> tuple[pd.DataFrame, 
     presence = np.interp(t, [0, months * 0.3, months * 0.6, months - 1], [6.0, 2.0, 8.0, 1.0])
     tau = months // 2
     u = np.zeros(months)
-    u[0] = rng.normal(0, truth["sigma"] / np.sqrt(1 - truth["rho"] ** 2))
+    u[0] = rng.normal(0, truth["sigma"])  # the model starts one innovation from the mean
     for i in range(1, months):
         u[i] = truth["rho"] * u[i - 1] + rng.normal(0, truth["sigma"])
     ref = np.exp(np.mean(np.log(presence)))

@@ -111,7 +111,8 @@ def test_shock_the_model_lacks_is_an_error_naming_the_shock(model, write):
 
 
 def test_unknown_fitted_group_is_an_error(model, write):
-    path = scenario(write, "bad", '[[events]]\nkind = "decapitation"\ndate = "2024-02"\neffect = "leadr_2022"\n')
+    path = scenario(write, "bad", '[[events]]\nkind = "decapitation"\ndate = "2024-02"\n'
+                    'effect = "leadr_2022"\n')
     with pytest.raises(InputError, match="did you mean 'leader_2022'"):
         simulate_scenarios(model, fake_posterior(model), load_scenarios([path]), seed=1)
 

@@ -1,7 +1,7 @@
 """Default model: Poisson-lognormal with a latent AR(1) log rate.
 
     log lambda_t = a + g log(presence_t) + X_t b + sum_j effect_j(t) + u_t
-    u_t = rho u_{t-1} + sigma_t e_t,  e_t ~ N(0, 1)  (non-centred; stationary start)
+    u_t = rho u_{t-1} + sigma_t e_t,  e_t ~ N(0, 1)  (non-centred; u_1 = sigma_1 e_1)
     sigma_t = sigma * exp(sum_g v_g * 1[t >= first killing of group g])
     P(lo_i <= Y_i <= hi_i),  Y_i ~ Poisson(pi_{d(i)} * sum_t w_it lambda_t)
 
@@ -124,9 +124,10 @@ class LatentARModel:
                 log_sigma = log_sigma + log_vol
             rho = priors.get("rho").rv("rho")
             z = pm.Normal("z", 0.0, 1.0, dims="bin")
-            # stationary start: the first state has the process's marginal sd
-            scale = pt.set_subtensor(pt.exp(log_sigma)[0], pt.exp(log_sigma[0]) / pt.sqrt(1 - rho**2))
-            u = pm.Deterministic("u", pt.dot(ar1_matrix(rho, n_bins), scale * z), dims="bin")
+            # The first state is one innovation away from the mean level (not drawn from the
+            # stationary law, whose sd grows without bound as rho -> 1): this keeps the
+            # intercept and the latent level from trading off along a long ridge.
+            u = pm.Deterministic("u", pt.dot(ar1_matrix(rho, n_bins), pt.exp(log_sigma) * z), dims="bin")
             rate = pm.Deterministic("rate", pt.exp(log_rate_mean + u), dims="bin")
             ratio = self._ratios()
             defs = np.array([ds.definitions.index(d) for d in fitted["definition"]])

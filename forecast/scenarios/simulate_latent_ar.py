@@ -70,7 +70,9 @@ class Horizon:
         return cls(history, history.extend(gap + scenario.months), gap)
 
 
-def _future_effect_arrays(future: TimeAxis, dates: np.ndarray, ends: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _future_effect_arrays(
+    future: TimeAxis, dates: np.ndarray, ends: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-draw (lag, active share, after share), each (D, H), for events on day numbers."""
     first, last = bin_days(future)
     days = last - first + 1

@@ -301,7 +301,7 @@ def parse_scenario(text: str, source: str) -> Scenario:
     shocks = data.get("shocks", [])
     for key, items in (("events", events), ("shocks", shocks)):
         if not isinstance(items, list) or len(items) > 100:
-            raise ctx.fail(key, "expected a list ([[%s]] tables) of at most 100" % key)
+            raise ctx.fail(key, f"expected a list ([[{key}]] tables) of at most 100")
     return Scenario(
         name=name, description=description, baseline=baseline, start=start, months=months,
         presence=presence, covariates=covariates,
