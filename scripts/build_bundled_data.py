@@ -166,7 +166,10 @@ def build_observations(facts: Path) -> pd.DataFrame:
         use, definition, start, end, _, reason = MONTHLY[rec["month"]]
         month = pd.Period(rec["month"], "M")
         count = int(rec["attacks"])
-        if rec["status"] == "lower_bound":
+        if rec["status"] == "lower_bound" and rec["high"]:
+            # the report's judgement of the full month: counted events plus those missed
+            bound, lo, hi = "approx", int(rec["low"]), int(rec["high"])
+        elif rec["status"] == "lower_bound":
             bound, lo, hi = "at_least", int(rec["low"]), ""
         elif rec["low"] == rec["high"] == rec["attacks"]:
             bound, lo, hi = "exact", count, count
