@@ -130,6 +130,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from forecast.pipeline import rebuild_report
+
+    print(f"wrote {rebuild_report(args.run_dir, args.out)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="forecast", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -159,7 +166,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_fit_args(run)
     run.add_argument("--fit", dest="fit_dir", help="use the posterior of this fit run instead of fitting")
     run.add_argument("--out", help="new folder for the run (default runs/<time>-run)")
+    run.add_argument("--no-report", action="store_true", help="skip report.html and summary.md")
     run.set_defaults(func=cmd_run)
+
+    report = sub.add_parser("report", help="(re)write report.html of a scenario run into a new folder")
+    report.add_argument("run_dir")
+    report.add_argument("--out", help="new folder for the report (default RUN_DIR-report-N)")
+    report.set_defaults(func=cmd_report)
 
     validate = sub.add_parser("validate", help="check scenario files without fitting")
     validate.add_argument("scenarios", nargs="+")

@@ -59,5 +59,38 @@ def run_scenarios(args: argparse.Namespace) -> Path:
             idata.to_netcdf(str(tmp / POSTERIOR))
         draws.to_netcdf(tmp / "scenarios.nc", engine="h5netcdf")
         manifest["tables"] = write_tables(draws, tmp)
+        if not args.no_report:
+            from forecast.report import write_report
+
+            write_report(tmp, idata, draws, manifest, dataset)
         runs.write_json(tmp / runs.MANIFEST, manifest)
     return out
+
+
+def rebuild_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    """Render the report of an existing scenario run into a new folder (the run is not touched)."""
+    import arviz as az
+    import xarray as xr
+
+    from forecast.data.loaders import load_dataset
+    from forecast.fitting import POSTERIOR
+    from forecast.report import write_report
+
+    run_dir = Path(run_dir)
+    manifest = runs.read_manifest(run_dir)
+    if manifest.get("kind") != "run" or not (run_dir / "scenarios.nc").exists():
+        raise InputError(run_dir, "is not a scenario run (no scenarios.nc); use `forecast run` first")
+    data_name = manifest["data"]["name"]
+    files = list(manifest["data"]["files"])
+    dataset = load_dataset(None if data_name == "bundled" else files[0],
+                           files[-1] if data_name != "bundled" and len(files) > 1 else None)
+    if dataset.content_hash() != manifest["data"]["content_sha256"]:
+        raise InputError(run_dir, "its data files have changed since the run; the report would not match")
+    idata = az.from_netcdf(run_dir / POSTERIOR)
+    draws = xr.load_dataset(run_dir / "scenarios.nc", engine="h5netcdf")
+    target = Path(out) if out else runs.new_run_path(None, run_dir.parent, run_dir.name + "-report")
+    if target.exists():
+        raise InputError(target, "already exists; choose a new --out folder")
+    with runs.staged_run(target) as tmp:
+        write_report(tmp, idata, draws, manifest, dataset)
+    return target

@@ -1,0 +1,107 @@
+"""Figures from InferenceData and tidy tables (never from a model object).
+
+Colour-blind-safe palette (Okabe-Ito); labelled axes with units; dates on time axes.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import xarray as xr  # noqa: E402
+
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+BOUND_STYLE = {"exact": ("o", "#000000"), "approx": ("s", "#D55E00"), "at_least": ("^", "#009E73")}
+
+
+def fan_chart(history_rate: xr.DataArray, observations: pd.DataFrame, draws: xr.Dataset,
+              scenario: str, ax: plt.Axes | None = None) -> plt.Figure:
+    """History (posterior rate) and one scenario's forecast counts, with the observations.
+
+    history_rate: posterior 'rate' (chain, draw, bin); observations: fitted rows with
+    start, end, count, lo, hi, bound, definition.
+    """
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(10, 4.2))
+    hist = history_rate.stack(s=("chain", "draw")).values
+    hist_dates = pd.to_datetime(history_rate["bin"].values)
+    q = np.quantile(hist, [0.1, 0.5, 0.9], axis=1)
+    ax.fill_between(hist_dates, q[0], q[2], color=OKABE_ITO[4], alpha=0.35, step="mid",
+                    label="fitted rate, 80% interval")
+    ax.plot(hist_dates, q[1], color=OKABE_ITO[0], lw=1.2, label="fitted rate, median")
+    counts = draws["count"].sel(scenario=scenario).values
+    months = pd.to_datetime(draws["month"].values)
+    for level, alpha in ((0.95, 0.2), (0.8, 0.35), (0.5, 0.55)):
+        lo, hi = np.quantile(counts, [(1 - level) / 2, (1 + level) / 2], axis=0)
+        ax.fill_between(months, lo, hi, color=OKABE_ITO[1], alpha=alpha, step="mid",
+                        label=f"forecast, {int(level * 100)}% interval")
+    ax.plot(months, np.median(counts, axis=0), color=OKABE_ITO[5], lw=1.5, label="forecast median")
+    for bound, (marker, colour) in BOUND_STYLE.items():
+        rows = observations[observations["bound"] == bound]
+        for _, row in rows.iterrows():
+            days = (row["end"] - row["start"]).days + 1
+            per_month = 30.4 / days
+            mid = row["start"] + (row["end"] - row["start"]) / 2
+            if days > 40:  # a total over several months: a horizontal bar at its monthly mean
+                ax.hlines(row["count"] * per_month, row["start"], row["end"], color=colour, lw=2)
+            else:
+                ax.plot(mid, row["count"] * min(per_month, 1.0) if days < 28 else row["count"],
+                        marker=marker, color=colour, ms=4, ls="none")
+        ax.plot([], [], marker=marker, color=colour, ls="none", label=f"observed ({bound})")
+    ax.set_yscale("symlog", linthresh=5)
+    ax.set_ylabel("attacks per month")
+    ax.set_xlabel("month")
+    ax.set_title(f"{scenario}: history and forecast")
+    ax.legend(fontsize=7, ncol=3, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def contrast_chart(contrasts: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Figure:
+    """Horizon-total difference against the baseline, median with 80% and 95% intervals."""
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(8, 0.5 + 0.5 * len(contrasts)))
+    y = np.arange(len(contrasts))
+    ax.hlines(y, contrasts["diff_q02_5"], contrasts["diff_q97_5"], color=OKABE_ITO[4], lw=2,
+              label="95% interval")
+    ax.hlines(y, contrasts["diff_q10"], contrasts["diff_q90"], color=OKABE_ITO[0], lw=5,
+              label="80% interval")
+    ax.plot(contrasts["diff_median"], y, "o", color=OKABE_ITO[5], label="median")
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(y, [f"{s} vs {b}" for s, b in zip(contrasts["scenario"], contrasts["baseline"])])
+    ax.set_xscale("symlog", linthresh=10)
+    ax.set_xlabel("difference in total attacks over the horizon (scenario minus baseline)")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def prior_posterior(prior: xr.Dataset, posterior: xr.Dataset, names: list[str]) -> plt.Figure:
+    """Histograms of prior and posterior draws for scalar parameters (and vector members)."""
+    panels = []
+    for name in names:
+        if name not in posterior:
+            continue
+        post = posterior[name]
+        extra = [d for d in post.dims if d not in ("chain", "draw")]
+        if extra:
+            for member in post[extra[0]].values:
+                panels.append((f"{name}[{member}]", prior[name].sel({extra[0]: member}).values.ravel(),
+                               post.sel({extra[0]: member}).values.ravel()))
+        else:
+            panels.append((name, prior[name].values.ravel(), post.values.ravel()))
+    cols = 3
+    rows = max(1, int(np.ceil(len(panels) / cols)))
+    fig, axes = plt.subplots(rows, cols, figsize=(10, 2.4 * rows), squeeze=False)
+    for ax, (label, pr, po) in zip(axes.ravel(), panels):
+        edges = np.histogram_bin_edges(np.concatenate([pr, po]), bins=40)
+        ax.hist(pr, bins=edges, density=True, color=OKABE_ITO[1], alpha=0.5, label="prior")
+        ax.hist(po, bins=edges, density=True, color=OKABE_ITO[0], alpha=0.6, label="posterior")
+        ax.set_title(label, fontsize=9)
+        ax.set_ylabel("density")
+        ax.legend(fontsize=7)
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig

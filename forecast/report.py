@@ -1,0 +1,161 @@
+"""A self-contained HTML report of a run (figures embedded as PNG; no external URLs)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import arviz as az
+import matplotlib.pyplot as plt
+import pandas as pd
+import xarray as xr
+
+from forecast import plots
+from forecast.data.dataset import Dataset
+from forecast.scenarios import summaries
+
+KEY_PARAMETERS = ["elasticity", "decapitation_level", "decapitation_pulse", "decapitation_volatility",
+                  "log_ratio", "rho", "sigma"]
+
+
+class Figures:
+    """Renders each figure once: embedded in the HTML and kept as PNG bytes for files."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+
+    def embed(self, name: str, fig: plt.Figure) -> str:
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=110)
+        plt.close(fig)
+        self.files[f"{name}.png"] = buffer.getvalue()
+        data = base64.b64encode(buffer.getvalue()).decode()
+        return f'<img alt="{html.escape(name)}" src="data:image/png;base64,{data}">'
+
+
+def _table(frame: pd.DataFrame, digits: int = 2) -> str:
+    return frame.to_html(index=False, float_format=lambda v: f"{v:,.{digits}f}", border=0, classes="t")
+
+
+def _verdict_banner(manifest: dict[str, Any]) -> str:
+    verdict = manifest.get("verdict", "unknown")
+    diag = manifest["diagnostics"]
+    if verdict == "passed":
+        return (f'<p class="ok">Fit diagnostics passed: max r-hat {diag["max_rhat"]:.3f}, min bulk ESS '
+                f'{diag["min_ess_bulk"]:.0f}, min tail ESS {diag["min_ess_tail"]:.0f}, '
+                f'{diag["divergences"]} divergences, min E-BFMI {diag["min_bfmi"]:.2f}.</p>')
+    return ('<p class="bad">WARNING: this fit FAILED its diagnostics gate and was used only because '
+            f'--allow-unconverged was given: {html.escape("; ".join(diag["failures"]))}. '
+            'Do not cite these numbers.</p>')
+
+
+def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str, Any],
+                 dataset: Dataset, figures: Figures | None = None) -> str:
+    figures = figures or Figures()
+    totals = summaries.total_summary(draws)
+    contrasts = summaries.contrasts(draws)
+    exceed = summaries.exceedance(draws)
+    exceed_wide = exceed.pivot(index="scenario", columns="threshold", values="p_total_above")
+    exceed_wide.columns = [f"P(total > {k})" for k in exceed_wide.columns]
+    first = summaries.first_attack(draws)
+    p_none = first[first["months_until_first_attack"] == "none in horizon"][["scenario", "probability"]]
+    p_none = p_none.rename(columns={"probability": "P(no attack in horizon)"})
+    months = list(draws["month"].values)
+    parts = [
+        "<h1>Militia attacks on US forces: scenario forecast</h1>",
+        _verdict_banner(manifest),
+        "<h2>What was asked</h2>",
+        f"<p>Scenarios: {', '.join(draws['scenario'].values)}. Horizon: {months[0]} to {months[-1]} "
+        f"({len(months)} months). Data: {html.escape(dataset.name)}, {dataset.axis.labels[0]} to "
+        f"{dataset.axis.labels[-1]}, {len(dataset.fitted)} observations in the likelihood "
+        f"({', '.join(f'{k} {v}' for k, v in manifest['data']['observations']['fitted_by_bound'].items())})."
+        "</p><ul>" + "".join(f"<li><b>{html.escape(s['name'])}</b>"
+                             + (f" (against {html.escape(s['baseline'])})" if s.get("baseline") else "")
+                             + "</li>" for s in manifest.get("scenarios", [])) + "</ul>",
+        "<h2>Horizon totals</h2><p>Attacks on US forces summed over the horizon: mean, median and "
+        "intervals over posterior draws. Intervals are wide because the latent activity level is "
+        "uncertain and the history has long unobserved stretches (most of 2025).</p>",
+        _table(totals.merge(p_none, on="scenario")),
+        "<h2>Contrasts against the baseline</h2><p>Draw-by-draw differences (scenario minus "
+        "baseline), using the same random numbers for every scenario, so the interval reflects "
+        "uncertainty about the effect, not simulation noise.</p>",
+        _table(contrasts[["scenario", "baseline", "diff_median", "diff_q10", "diff_q90", "diff_q02_5",
+                          "diff_q97_5", "ratio_median", "p_fewer_than_baseline"]]) if len(contrasts) else
+        "<p>No scenario of this run has a baseline: no contrasts.</p>",
+    ]
+    if len(contrasts):
+        parts.append(figures.embed("contrasts", plots.contrast_chart(contrasts)))
+    parts += ["<h2>Exceedance probabilities</h2>", _table(exceed_wide.reset_index(), 3),
+              "<h2>Fan charts</h2>"]
+    fitted = dataset.fitted
+    for s in draws["scenario"].values:
+        parts.append(figures.embed(f"fan_{s}", plots.fan_chart(idata.posterior["rate"], fitted, draws,
+                                                                 str(s))))
+    if "prior" in idata.groups():
+        names = [n for n in KEY_PARAMETERS if n in idata.posterior]
+        parts += ["<h2>Key parameters: prior against posterior</h2><p>Where the two histograms "
+                  "overlap, the data say little and the number comes from the prior. The "
+                  "force-footprint elasticity is weakly identified: US presence only moved between "
+                  "about 3,000 and 6,200 troops in the history.</p>",
+                  figures.embed("prior_posterior", plots.prior_posterior(idata.prior, idata.posterior,
+                                                                         names))]
+    summary = az.summary(idata, var_names=[n for n in KEY_PARAMETERS + ["intercept"]
+                                           if n in idata.posterior], kind="all")
+    parts += ["<h2>Diagnostics</h2>", _verdict_banner(manifest),
+              summary.reset_index().rename(columns={"index": "parameter"}).to_html(index=False, border=0,
+                                                                                   classes="t"),
+              "<h2>Data provenance</h2><p>Observations entering the likelihood, with their source.</p>",
+              _table(fitted[["id", "start", "end", "count", "bound", "lo", "hi", "definition",
+                             "source"]].assign(start=lambda f: f["start"].dt.date,
+                                               end=lambda f: f["end"].dt.date)),
+              "<h2>Manifest</h2><pre>" + html.escape(json.dumps(
+                  {k: manifest[k] for k in ("versions", "settings", "scenario_seed", "data", "priors",
+                                            "scenarios") if k in manifest}, indent=1, default=str))
+              + "</pre>"]
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em;color:#222}"
+             "table.t{border-collapse:collapse;font-size:12px}table.t td,table.t th{padding:2px 6px;"
+             "border-bottom:1px solid #ddd}.bad{color:#fff;background:#c00;padding:8px;font-weight:bold}"
+             ".ok{color:#064;background:#e6f4ea;padding:6px}img{max-width:100%}pre{font-size:11px;"
+             "white-space:pre-wrap}")
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Scenario forecast</title>"
+            f"<style>{style}</style></head><body>{''.join(parts)}</body></html>")
+
+
+def markdown_summary(draws: xr.Dataset, manifest: dict[str, Any]) -> str:
+    """A short Markdown summary for pasting into a memo."""
+    totals = summaries.total_summary(draws)
+    contrasts = summaries.contrasts(draws)
+    months = list(draws["month"].values)
+    lines = [f"# Scenario forecast, {months[0]} to {months[-1]}", ""]
+    if manifest.get("verdict") != "passed":
+        lines += ["**WARNING: the fit failed its diagnostics gate; do not cite these numbers.**", ""]
+    lines += ["| scenario | median total | 80% interval |", "|---|---:|---:|"]
+    for _, r in totals.iterrows():
+        lines.append(f"| {r['scenario']} | {r['median']:.0f} | {r['q10']:.0f} to {r['q90']:.0f} |")
+    if len(contrasts):
+        lines += ["", "| scenario vs baseline | median difference | 80% interval | P(fewer) |",
+                  "|---|---:|---:|---:|"]
+        for _, r in contrasts.iterrows():
+            lines.append(f"| {r['scenario']} vs {r['baseline']} | {r['diff_median']:.0f} | "
+                         f"{r['diff_q10']:.0f} to {r['diff_q90']:.0f} | {r['p_fewer_than_baseline']:.2f} |")
+    lines += ["", f"Model {manifest.get('model')}, seed {manifest.get('scenario_seed')}, fit key "
+              f"{manifest.get('fit_key')}. Attacks are counted as the Pentagon counts them (rocket, drone, "
+              "mortar and missile attacks on US facilities in Iraq and Syria)."]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(folder: Path, idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str, Any],
+                 dataset: Dataset) -> None:
+    """report.html (self-contained), summary.md and figures/*.png into `folder`."""
+    folder = Path(folder)
+    figures = Figures()
+    (folder / "report.html").write_text(build_report(idata, draws, manifest, dataset, figures),
+                                        encoding="utf-8")
+    (folder / "summary.md").write_text(markdown_summary(draws, manifest), encoding="utf-8")
+    (folder / "figures").mkdir(exist_ok=True)
+    for name, data in figures.files.items():
+        (folder / "figures" / name).write_bytes(data)

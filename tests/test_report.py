@@ -1,0 +1,68 @@
+"""The HTML report: warnings for unconverged fits, single-scenario runs, no external URLs."""
+
+from __future__ import annotations
+
+import re
+
+import arviz as az
+import numpy as np
+import pytest
+import xarray as xr
+
+from forecast.data.loaders import load_counts
+from forecast.models.latent_ar import LatentARModel
+from forecast.report import write_report
+from forecast.scenarios.engine import simulate_scenarios
+from forecast.scenarios.spec import load_scenarios
+from tests.conftest import counts_csv, fake_posterior
+
+
+@pytest.fixture
+def setup(write):
+    model = LatentARModel(load_counts(write("counts.csv", counts_csv())))
+    posterior = fake_posterior(model, n_draws=200)
+    rng = np.random.default_rng(0)
+    prior = xr.Dataset({name: (("chain", "draw"), rng.normal(size=(1, 200)))
+                        for name in ("elasticity", "rho", "sigma", "intercept")})
+    n_obs = len(model.dataset.fitted)
+    rate = xr.DataArray(np.exp(rng.normal(1, 0.2, (1, 200, model.dataset.axis.n))),
+                        dims=("chain", "draw", "bin"), coords={"bin": model.dataset.axis.labels})
+    posterior = posterior.assign(rate=rate)
+    idata = az.InferenceData(posterior=posterior, prior=prior)
+    base = write("base.toml", 'name = "base"\n[horizon]\nmonths = 6\n')
+    cut = write("cut.toml", 'name = "cut"\nbaseline = "base"\n[horizon]\nmonths = 6\n'
+                '[presence]\npoints = [{date = "2024-03", value = 1.0}]\n')
+    return model, idata, base, cut, n_obs
+
+
+def manifest(verdict: str, scenarios) -> dict:
+    failures = [] if verdict == "passed" else ["bulk ESS 12 < 400 (at sigma)"]
+    return {"verdict": verdict, "model": "latent_ar", "scenario_seed": 1, "fit_key": "k",
+            "diagnostics": {"failures": failures, "max_rhat": 1.2, "min_ess_bulk": 12.0,
+                            "min_ess_tail": 20.0, "divergences": 0, "min_bfmi": 0.9},
+            "data": {"observations": {"fitted_by_bound": {"exact": 24}}},
+            "scenarios": [{"name": s.name, "baseline": s.baseline} for s in scenarios]}
+
+
+def test_unconverged_fit_carries_the_warning(setup, tmp_path):
+    model, idata, base, cut, _ = setup
+    scenarios = load_scenarios([base, cut])
+    draws = simulate_scenarios(model, idata.posterior, scenarios, seed=1)
+    write_report(tmp_path, idata, draws, manifest("allowed_unconverged", scenarios), model.dataset)
+    page = (tmp_path / "report.html").read_text()
+    assert 'class="bad"' in page and "FAILED its diagnostics gate" in page
+    assert "bulk ESS 12 &lt; 400" in page
+    assert "WARNING" in (tmp_path / "summary.md").read_text()
+    assert not re.search(r"(src|href)=[\"']https?://", page)  # self-contained
+    assert {p.name for p in (tmp_path / "figures").iterdir()} >= {"contrasts.png", "fan_base.png"}
+
+
+def test_single_scenario_without_contrast_renders(setup, tmp_path):
+    model, idata, base, _, _ = setup
+    scenarios = load_scenarios([base])
+    draws = simulate_scenarios(model, idata.posterior, scenarios, seed=1)
+    write_report(tmp_path, idata, draws, manifest("passed", scenarios), model.dataset)
+    page = (tmp_path / "report.html").read_text()
+    assert "No scenario of this run has a baseline" in page
+    assert 'class="bad"' not in page and "Fit diagnostics passed" in page
+    assert page.count("<img") >= 2
