@@ -37,6 +37,7 @@ def _add_fit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tune", type=int, default=1000)
     p.add_argument("--chains", type=int, default=4)
     p.add_argument("--sampler", default="nutpie", help="nutpie (default) or pymc")
+    p.add_argument("--target-accept", type=float, default=0.99, help="NUTS target acceptance rate")
     p.add_argument("--allow-unconverged", action="store_true",
                    help="use a fit that failed the diagnostics gate (reports say so)")
     p.add_argument("--no-cache", action="store_true", help="refit even if a cached fit exists")
@@ -59,7 +60,7 @@ def _settings(args: argparse.Namespace):
     from forecast.fitting import FitSettings
 
     return FitSettings(draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed,
-                       sampler=args.sampler)
+                       sampler=args.sampler, target_accept=args.target_accept)
 
 
 def cmd_data(args: argparse.Namespace) -> int:

@@ -31,7 +31,9 @@ class FitSettings:
     chains: int = 4
     seed: int = 20240128
     sampler: str = "nutpie"
-    target_accept: float = 0.95
+    # 0.99: the lower bounds and gaps of the bundled data leave heavy-tailed stretches of the
+    # latent path where larger steps diverge (0.95 gave 3-15 divergences in 4,000 draws)
+    target_accept: float = 0.99
 
     def check(self) -> None:
         for name in ("draws", "tune", "chains"):
@@ -40,6 +42,8 @@ class FitSettings:
                 raise InputError("command line", f"--{name} must be between 1 and 100000, got {value}")
         if not 0 <= self.seed < 2**32:
             raise InputError("command line", f"--seed must be in 0..2^32-1, got {self.seed}")
+        if not 0.5 <= self.target_accept < 1:
+            raise InputError("command line", f"--target-accept must be in [0.5, 1), got {self.target_accept}")
         if self.sampler not in ("nutpie", "pymc"):
             raise InputError("command line", f"unknown sampler {self.sampler!r}"
                              f"{did_you_mean(self.sampler, ('nutpie', 'pymc'))}")
