@@ -11,6 +11,7 @@ from typing import Any
 
 import arviz as az
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -53,6 +54,41 @@ def _verdict_banner(manifest: dict[str, Any]) -> str:
             'Do not cite these numbers.</p>')
 
 
+def _plain_words(idata: az.InferenceData) -> str:
+    """What the key numbers mean and how much of each comes from the prior."""
+    post = idata.posterior
+    items = ["<li>Counts are attacks on US forces as the Pentagon counts them (rocket, drone, mortar "
+             "and missile attacks on US facilities in Iraq and Syria; convoys excluded). Other counters "
+             "enter through reporting ratios.</li>",
+             "<li>Forecast intervals include the uncertainty of every parameter and of the month-to-month "
+             "activity level; they assume the future behaves like the fitted history plus what each "
+             "scenario states.</li>"]
+    if "elasticity" in post:
+        g = post["elasticity"].values.ravel()
+        line = (f"<li>Force footprint: 1% more US troops means about {g.mean():.2f}% more attacks "
+                f"(90% interval {_q(g, 0.05):.2f} to {_q(g, 0.95):.2f}; P(more troops, more attacks) "
+                f"= {(g > 0).mean():.2f}).")
+        if "prior" in idata.groups() and "elasticity" in idata.prior:
+            ratio = g.std() / idata.prior["elasticity"].values.std()
+            line += (f" This effect is weakly identified by the history: the posterior is "
+                     f"{ratio:.0%} as wide as the prior, so most of what we know about it comes from "
+                     "the prior, not from the data. Withdrawal forecasts lean on it.")
+        items.append(line + "</li>")
+    if "decapitation_level" in post:
+        for group in post["decapitation_group"].values:
+            level = post["decapitation_level"].sel(decapitation_group=group).values.ravel()
+            vol = post["decapitation_volatility"].sel(decapitation_group=group).values.ravel()
+            factor = float(np.exp(np.median(level)))
+            items.append(f"<li>Killing ({html.escape(str(group))}): lasting change in attacks x"
+                         f"{factor:.2f} (median; P(rise) = {(level > 0).mean():.2f}); "
+                         f"P(more erratic activity afterwards) = {(vol > 0).mean():.2f}.</li>")
+    return "<h2>What the numbers mean and assume</h2><ul>" + "".join(items) + "</ul>"
+
+
+def _q(values: np.ndarray, q: float) -> float:
+    return float(np.quantile(values, q))
+
+
 def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str, Any],
                  dataset: Dataset, figures: Figures | None = None) -> str:
     figures = figures or Figures()
@@ -68,6 +104,7 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
     parts = [
         "<h1>Militia attacks on US forces: scenario forecast</h1>",
         _verdict_banner(manifest),
+        _plain_words(idata),
         "<h2>What was asked</h2>",
         f"<p>Scenarios: {', '.join(draws['scenario'].values)}. Horizon: {months[0]} to {months[-1]} "
         f"({len(months)} months). Data: {html.escape(dataset.name)}, {dataset.axis.labels[0]} to "

@@ -42,7 +42,8 @@ def test_report_renders_in_headless_chromium(setup, tmp_path):  # noqa: F811
         images = driver.find_elements("tag name", "img")
         assert len(images) >= 3
         for img in images:
-            natural = driver.execute_script("return [arguments[0].naturalWidth, arguments[0].naturalHeight]", img)
+            natural = driver.execute_script(
+                "return [arguments[0].naturalWidth, arguments[0].naturalHeight]", img)
             assert natural[0] > 0 and natural[1] > 0
             assert img.size["width"] > 0 and img.size["height"] > 0
         errors = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
