@@ -138,6 +138,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rerun(args: argparse.Namespace) -> int:
+    from forecast.pipeline import rerun
+
+    path, compared = rerun(args.run_dir, args.out, refit=not args.reuse_fit)
+    for name, same in compared.items():
+        print(f"{name}: {'identical' if same else 'DIFFERENT'}")
+    print(f"wrote {path}")
+    return 0 if all(compared.values()) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="forecast", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -174,6 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run_dir")
     report.add_argument("--out", help="new folder for the report (default RUN_DIR-report-N)")
     report.set_defaults(func=cmd_report)
+
+    rerun = sub.add_parser("rerun", help="repeat a run from its manifest and compare the outputs")
+    rerun.add_argument("run_dir")
+    rerun.add_argument("--out", help="new folder for the repeated run")
+    rerun.add_argument("--reuse-fit", action="store_true",
+                       help="reuse the cached fit instead of sampling again")
+    rerun.set_defaults(func=cmd_rerun)
 
     validate = sub.add_parser("validate", help="check scenario files without fitting")
     validate.add_argument("scenarios", nargs="+")

@@ -9,6 +9,22 @@ from pathlib import Path
 from forecast import runs
 from forecast.errors import InputError
 
+# Everything `forecast rerun` needs to repeat a run (paths as given, made absolute).
+INPUT_KEYS = ("data", "events", "layout", "perpetrator", "target", "freq", "priors", "model", "seed",
+              "draws", "tune", "chains", "sampler", "target_accept", "allow_unconverged", "fit_dir")
+
+
+def _absolute(value):
+    if isinstance(value, str) and value != "bundled" and Path(value).exists():
+        return str(Path(value).resolve())
+    return value
+
+
+def run_inputs(args: argparse.Namespace) -> dict:
+    inputs = {key: _absolute(getattr(args, key, None)) for key in INPUT_KEYS}
+    inputs["scenarios"] = [str(Path(p).resolve()) for p in args.scenarios]
+    return inputs
+
 
 def run_scenarios(args: argparse.Namespace) -> Path:
     from forecast.cli import _fit, _load_data
@@ -49,6 +65,7 @@ def run_scenarios(args: argparse.Namespace) -> Path:
         **fit_manifest, "kind": "run", "verdict": status, "allow_unconverged": args.allow_unconverged,
         "fit_source": fit_source, "command": runs.command_line(),
         "scenario_seed": args.seed,
+        "inputs": run_inputs(args),
         "scenarios": [{"name": s.name, "file": s.source, "sha256": s.sha256, "baseline": s.baseline}
                       for s in scenarios],
     }
@@ -94,3 +111,60 @@ def rebuild_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     with runs.staged_run(target) as tmp:
         write_report(tmp, idata, draws, manifest, dataset)
     return target
+
+
+def rerun(run_dir: str | Path, out: str | Path | None, refit: bool) -> tuple[Path, dict[str, bool]]:
+    """Repeat a run from its manifest into a new folder and compare the outputs byte for byte."""
+    from forecast.cli import build_parser
+
+    run_dir = Path(run_dir)
+    manifest = runs.read_manifest(run_dir)
+    inputs = manifest.get("inputs")
+    if manifest.get("kind") != "run" or not inputs:
+        raise InputError(run_dir, "is not a scenario run with recorded inputs; nothing to rerun")
+    for path in inputs["scenarios"]:
+        if not Path(path).exists():
+            raise InputError(path, "scenario file of the original run is gone; cannot rerun")
+    recorded = {s["name"]: s["sha256"] for s in manifest["scenarios"]}
+    argv = ["run", *inputs["scenarios"]]
+    for key in ("data", "events", "layout", "priors", "model", "seed", "draws", "tune", "chains",
+                "sampler", "target_accept", "freq"):
+        if inputs.get(key) is not None:
+            argv += [f"--{key.replace('_', '-')}", str(inputs[key])]
+    for key in ("perpetrator", "target"):
+        for value in inputs.get(key) or []:
+            argv += [f"--{key}", value]
+    if inputs.get("allow_unconverged"):
+        argv.append("--allow-unconverged")
+    if inputs.get("fit_dir"):
+        argv += ["--fit", inputs["fit_dir"]]
+    if refit:
+        argv.append("--no-cache")
+    target = runs.new_run_path(out, run_dir.parent, run_dir.name + "-rerun")
+    argv += ["--out", str(target), "--runs-root", str(run_dir.parent)]
+    args = build_parser().parse_args(argv)
+    new_path = run_scenarios(args)
+    new_manifest = runs.read_manifest(new_path)
+    changed = [s["file"] for s in new_manifest["scenarios"] if recorded.get(s["name"]) != s["sha256"]]
+    if changed:
+        raise InputError(changed[0], "scenario file changed since the original run; outputs cannot match")
+    compared = {}
+    for name in ("summary.csv", "totals.csv", "contrasts.csv", "exceedance.csv", "first_attack.csv"):
+        compared[name] = (run_dir / name).read_bytes() == (new_path / name).read_bytes()
+    compared["scenarios.nc draws"] = _same_draws(run_dir / "scenarios.nc", new_path / "scenarios.nc")
+    compared["posterior draws"] = _same_posterior(run_dir / "posterior.nc", new_path / "posterior.nc")
+    return new_path, compared
+
+
+def _same_draws(a: Path, b: Path) -> bool:
+    import xarray as xr
+
+    with xr.open_dataset(a, engine="h5netcdf") as x, xr.open_dataset(b, engine="h5netcdf") as y:
+        return all(x[v].equals(y[v]) for v in ("rate", "count", "presence"))
+
+
+def _same_posterior(a: Path, b: Path) -> bool:
+    import arviz as az
+
+    x, y = az.from_netcdf(a).posterior, az.from_netcdf(b).posterior
+    return all(x[v].equals(y[v]) for v in x.data_vars)
