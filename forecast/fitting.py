@@ -107,11 +107,30 @@ def _load_cached(path: Path) -> tuple[az.InferenceData, dict[str, Any]] | None:
         return None
 
 
+MIN_FITTED_ROWS = 3
+
+
+def check_identifiable(dataset: Dataset) -> None:
+    """Refuse, before sampling, data that cannot identify the model (bounded time, exit 3)."""
+    fitted = dataset.fitted
+    if len(fitted) < MIN_FITTED_ROWS:
+        raise ConvergenceError(
+            f"{dataset.name}: only {len(fitted)} observation(s) enter the likelihood; at least "
+            f"{MIN_FITTED_ROWS} are needed to tell the level, the persistence and the noise apart. "
+            "The fit was not attempted.")
+    if (fitted["hi"] == 0).all():
+        raise ConvergenceError(
+            f"{dataset.name}: every fitted observation is zero, so the attack rate is identified only "
+            "as 'near zero' and the posterior would be the prior's lower tail. The fit was not "
+            "attempted; add periods with attacks, or state the question as a bound.")
+
+
 def fit(dataset: Dataset, *, model_name: str = "latent_ar", priors_file: str | Path | None = None,
         settings: FitSettings = FitSettings(), cache_root: Path | None = runs.DEFAULT_ROOT / ".cache",
         progress: bool = True) -> FitResult:
     """Fit, or reuse the cached fit with the same inputs and settings."""
     settings.check()
+    check_identifiable(dataset)
     model = make_model(model_name, dataset, priors_file)
     key = fit_key(model, settings)
     if cache_root is not None:

@@ -1,0 +1,161 @@
+"""No lost work, bounded refusals, hostile inputs (fuzzed with hypothesis)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from forecast.cli import main
+from forecast.data.loaders import load_dataset, load_events, load_observations
+from forecast.errors import InputError
+from forecast.fitting import FitSettings, _cache_dir, fit, fit_key, make_model
+from forecast.models.latent_ar import parameter_families
+from forecast.priors import resolve_priors
+from tests.conftest import REPO, counts_csv
+
+TINY = ["--draws", "40", "--tune", "40", "--chains", "2"]
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("date,count\n2020-01,0\n2020-02,0\n2020-03,0\n2020-04,0\n", "every fitted observation is zero"),
+    ("date,count\n2020-01,4\n", "only 1 observation"),
+])
+def test_unfittable_data_exits_3_quickly(write, tmp_path, capsys, text, needle):
+    started = time.perf_counter()
+    code = main(["fit", "--data", str(write("c.csv", text)), "--runs-root", str(tmp_path), *TINY])
+    assert code == 3 and needle in capsys.readouterr().err
+    assert time.perf_counter() - started < 10
+
+
+def test_corrupted_cache_entry_is_refitted_with_a_warning(write, tmp_path):
+    data = load_dataset(str(write("c.csv", counts_csv(months=20))))
+    settings_ = FitSettings(draws=30, tune=30, chains=2, seed=3)
+    cache = tmp_path / "cache"
+    first = fit(data, settings=settings_, cache_root=cache, progress=False)
+    entry = _cache_dir(cache, fit_key(make_model("latent_ar", data, None), settings_))
+    posterior = entry / "posterior.nc"
+    posterior.write_bytes(posterior.read_bytes()[:500])  # truncate it
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        second = fit(data, settings=settings_, cache_root=cache, progress=False)
+    assert any("unreadable" in str(w.message) for w in caught)
+    assert not second.reused
+    assert first.idata.posterior["intercept"].equals(second.idata.posterior["intercept"])
+    assert fit(data, settings=settings_, cache_root=cache, progress=False).reused  # repaired
+
+
+def _snapshot(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_killed_runs_leave_earlier_runs_intact_and_nothing_that_looks_complete(write, tmp_path):
+    data = write("counts.csv", counts_csv(months=30))
+    scenario = write("s.toml", 'name = "base"\n[horizon]\nmonths = 3\n')
+    root = tmp_path / "runs"
+    earlier = tmp_path / "earlier"
+    base = ["run", str(scenario), "--data", str(data), *TINY, "--allow-unconverged", "--runs-root", str(root)]
+    assert main([*base, "--out", str(earlier)]) == 0
+    before = _snapshot(earlier)
+    cmd = [sys.executable, "-m", "forecast.cli", *base[:-2], "--no-cache", "--runs-root", str(root)]
+    for delay in (1.0, 4.0, 8.0, 15.0):
+        target = tmp_path / f"killed-{delay}"
+        proc = subprocess.Popen([*cmd, "--out", str(target)], cwd=REPO, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        # either the run finished completely, or no folder of that name exists
+        if target.exists():
+            manifest = json.loads((target / "manifest.json").read_text())
+            assert manifest["kind"] == "run" and (target / "scenarios.nc").exists()
+        visible = [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
+        for folder in visible:
+            if folder.is_dir() and folder.name.startswith("killed"):
+                assert (folder / "manifest.json").exists()
+    assert _snapshot(earlier) == before
+
+
+CELL = st.one_of(st.integers(-10**15, 10**15).map(str), st.floats(allow_nan=True, allow_infinity=True).map(str),
+                 st.text(max_size=12), st.sampled_from(["2020-01", "2020-01-15", "9999-99", "", "nan", "-1",
+                                                         "1e308", "\x00", "2020-02-30", "1800-01"]))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(CELL, CELL, CELL), min_size=0, max_size=8),
+       header=st.sampled_from(["date,count,presence", "date,count,series", "date,count,date", "x,y,z"]))
+def test_fuzzed_counts_files_are_refused_cleanly_or_loaded(tmp_path, rows, header):
+    path = tmp_path / "fuzz.csv"
+    text = header + "\n" + "\n".join(",".join(r) for r in rows) + "\n"
+    path.write_bytes(text.encode("utf-8", "surrogatepass"))
+    started = time.perf_counter()
+    try:
+        load_dataset(str(path))
+    except InputError as exc:
+        assert "fuzz.csv" in str(exc)
+    assert time.perf_counter() - started < 5
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(CELL, CELL, CELL, st.sampled_from(["exact", "at_least", "approx", "x"]),
+                               CELL, CELL), min_size=1, max_size=6))
+def test_fuzzed_observation_files(tmp_path, rows):
+    path = tmp_path / "obs.csv"
+    body = "\n".join(f"{a},{b},{c},{d},{e},{f},dod,fit" for a, b, c, d, e, f in rows)
+    path.write_bytes(("start,end,count,bound,lo,hi,definition,use\n" + body + "\n").encode("utf-8",
+                                                                                          "surrogatepass"))
+    try:
+        load_observations(path)
+    except InputError as exc:
+        assert "obs.csv" in str(exc)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(CELL, st.sampled_from(["decapitation", "us_strike", "coup", "", "\u202e"]),
+                               CELL), min_size=1, max_size=6))
+def test_fuzzed_event_files(tmp_path, rows):
+    path = tmp_path / "events.csv"
+    body = "\n".join(",".join(r) for r in rows)
+    path.write_bytes(("date,kind,name\n" + body + "\n").encode("utf-8", "surrogatepass"))
+    try:
+        load_events(path)
+    except InputError as exc:
+        assert "events.csv" in str(exc)
+
+
+VALUES = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**20, 10**20),
+                   st.text(max_size=8), st.booleans(), st.lists(st.integers(), max_size=2))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.one_of(st.sampled_from(list(parameter_families())), st.text(min_size=1, max_size=10)),
+       dist=st.one_of(st.sampled_from(["Normal", "Beta", "HalfNormal", "Uniform", "Gamma"]), st.text(max_size=8)),
+       params=st.dictionaries(st.sampled_from(["mu", "sigma", "alpha", "beta", "lower", "upper", "nu", "x"]),
+                              VALUES, max_size=4))
+def test_fuzzed_priors_files(tmp_path, name, dist, params):
+    import tomli_w
+
+    try:
+        text = tomli_w.dumps({name: {"dist": dist, **params}})
+    except (TypeError, ValueError):
+        return
+    path = tmp_path / "p.toml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        resolve_priors(parameter_families(), REPO / "priors" / "default.toml", path)
+    except InputError as exc:
+        assert "p.toml" in str(exc)
+
+
+def test_scenario_files_cannot_name_paths(write, capsys):
+    path = write("s.toml", 'name = "x"\ndata = "../../etc/passwd"\n[horizon]\nmonths = 3\n')
+    assert main(["validate", str(path)]) == 2
+    assert "unknown key" in capsys.readouterr().err
