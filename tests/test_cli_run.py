@@ -59,7 +59,8 @@ def test_fit_gate_cache_and_run(write, tmp_path, capsys):
 def test_rerun_reproduces_a_run_byte_for_byte(write, tmp_path, capsys):
     data = write("counts.csv", counts_csv(months=30))
     scenario = write("s.toml", 'name = "base"\n[horizon]\nmonths = 4\n'
-                     '[presence]\npoints = [{date = {uniform = ["2024-08-01", "2024-09-30"]}, value = 1.0}]\n')
+                     '[presence]\npoints = [{date = {uniform = ["2024-08-01", "2024-09-30"]}, '
+                     'value = 1.0}]\n')
     first = tmp_path / "first"
     assert main(["run", str(scenario), "--data", str(data), *TINY, "--allow-unconverged", "--no-cache",
                  "--no-report", "--out", str(first), "--runs-root", str(tmp_path / "runs")]) == 0

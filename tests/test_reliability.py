@@ -84,7 +84,8 @@ def test_killed_runs_leave_earlier_runs_intact_and_nothing_that_looks_complete(w
     assert _snapshot(earlier) == before
 
 
-CELL = st.one_of(st.integers(-10**15, 10**15).map(str), st.floats(allow_nan=True, allow_infinity=True).map(str),
+CELL = st.one_of(st.integers(-10**15, 10**15).map(str),
+                 st.floats(allow_nan=True, allow_infinity=True).map(str),
                  st.text(max_size=12), st.sampled_from(["2020-01", "2020-01-15", "9999-99", "", "nan", "-1",
                                                          "1e308", "\x00", "2020-02-30", "1800-01"]))
 
@@ -137,7 +138,8 @@ VALUES = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=st.one_of(st.sampled_from(list(parameter_families())), st.text(min_size=1, max_size=10)),
-       dist=st.one_of(st.sampled_from(["Normal", "Beta", "HalfNormal", "Uniform", "Gamma"]), st.text(max_size=8)),
+       dist=st.one_of(st.sampled_from(["Normal", "Beta", "HalfNormal", "Uniform", "Gamma"]),
+                      st.text(max_size=8)),
        params=st.dictionaries(st.sampled_from(["mu", "sigma", "alpha", "beta", "lower", "upper", "nu", "x"]),
                               VALUES, max_size=4))
 def test_fuzzed_priors_files(tmp_path, name, dist, params):
