@@ -105,3 +105,31 @@ def prior_posterior(prior: xr.Dataset, posterior: xr.Dataset, names: list[str]) 
         ax.set_visible(False)
     fig.tight_layout()
     return fig
+
+
+def predictive_check(observations: pd.DataFrame, predictive: np.ndarray) -> plt.Figure:
+    """Each fitted observation: its 50% and 90% posterior predictive interval against the
+    observed count or interval (at-least rows drawn as an open bar upwards).
+
+    predictive: (observations, samples) draws of the observed quantity.
+    """
+    n = len(observations)
+    fig, ax = plt.subplots(figsize=(10, 0.6 + 0.22 * n))
+    y = np.arange(n)
+    q = np.quantile(predictive, [0.05, 0.25, 0.5, 0.75, 0.95], axis=1)
+    ax.hlines(y, q[0] + 0.5, q[4] + 0.5, color=OKABE_ITO[4], lw=3, label="predictive 90%")
+    ax.hlines(y, q[1] + 0.5, q[3] + 0.5, color=OKABE_ITO[0], lw=6, label="predictive 50%")
+    for i, (_, row) in enumerate(observations.iterrows()):
+        marker, colour = BOUND_STYLE[row["bound"]]
+        hi = row["hi"] if np.isfinite(row["hi"]) else max(q[4][i], row["lo"]) * 1.5 + 1
+        ax.plot([row["lo"] + 0.5, hi + 0.5], [i, i], color=colour, lw=1)
+        ax.plot(row["lo"] + 0.5, i, marker=marker, color=colour, ls="none", ms=5)
+    for bound, (marker, colour) in BOUND_STYLE.items():
+        ax.plot([], [], marker=marker, color=colour, label=f"observed ({bound})")
+    labels = [f"{r['start'].date()}..{r['end'].date()} {r['definition']}" for _, r in observations.iterrows()]
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.set_xscale("log")
+    ax.set_xlabel("attacks in the observation's span (+0.5, log scale)")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig

@@ -85,6 +85,21 @@ def _plain_words(idata: az.InferenceData) -> str:
     return "<h2>What the numbers mean and assume</h2><ul>" + "".join(items) + "</ul>"
 
 
+def _first_attack_table(first: pd.DataFrame) -> pd.DataFrame:
+    """Per scenario: P(first attack within 1, 3, 6 months) and P(none in the horizon)."""
+    rows = []
+    for scenario, group in first.groupby("scenario", sort=False):
+        months = group[group["months_until_first_attack"] != "none in horizon"]
+        steps = months["months_until_first_attack"].astype(int)
+        row = {"scenario": scenario}
+        for k in (1, 3, 6):
+            row[f"P(first attack within {k} months)"] = float(months["probability"][steps <= k].sum())
+        row["P(none in horizon)"] = float(group["probability"][group["months_until_first_attack"]
+                                                                == "none in horizon"].sum())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def _q(values: np.ndarray, q: float) -> float:
     return float(np.quantile(values, q))
 
@@ -127,6 +142,7 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
     if len(contrasts):
         parts.append(figures.embed("contrasts", plots.contrast_chart(contrasts)))
     parts += ["<h2>Exceedance probabilities</h2>", _table(exceed_wide.reset_index(), 3),
+              "<h2>Time to the first attack</h2>", _table(_first_attack_table(first), 3),
               "<h2>Fan charts</h2>"]
     fitted = dataset.fitted
     for s in draws["scenario"].values:
@@ -140,12 +156,25 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
                   "about 3,000 and 6,200 troops in the history.</p>",
                   figures.embed("prior_posterior", plots.prior_posterior(idata.prior, idata.posterior,
                                                                          names))]
+    if "posterior_predictive" in idata.groups() and "obs" in idata.posterior_predictive:
+        predictive = idata.posterior_predictive["obs"].stack(s=("chain", "draw")).values
+        inside = ((predictive >= fitted["lo"].to_numpy()[:, None])
+                  & (predictive <= fitted["hi"].to_numpy()[:, None])).mean(axis=1)
+        parts += ["<h2>Posterior predictive check</h2><p>For each observation in the likelihood, the "
+                  "counts the fitted model predicts for its span, against what was reported. "
+                  f"The median probability that a replicated count falls in the reported interval is "
+                  f"{np.median(inside):.2f}; the lowest is {inside.min():.2f} "
+                  f"({html.escape(str(fitted['id'].iloc[int(inside.argmin())]))}).</p>",
+                  figures.embed("predictive_check", plots.predictive_check(fitted, predictive))]
     summary = az.summary(idata, var_names=[n for n in KEY_PARAMETERS + ["intercept"]
                                            if n in idata.posterior], kind="all")
     parts += ["<h2>Diagnostics</h2>", _verdict_banner(manifest),
               summary.reset_index().rename(columns={"index": "parameter"}).to_html(index=False, border=0,
                                                                                    classes="t"),
-              "<h2>Data provenance</h2><p>Observations entering the likelihood, with their source.</p>",
+              "<h2>Data provenance</h2><p>Counting definitions of the fitted observations (the "
+              f"reference, ratio 1, is {html.escape(dataset.reference)}): "
+              + ", ".join(html.escape(d) for d in dataset.definitions)
+              + ". Observations entering the likelihood, with their source:</p>",
               _table(fitted[["id", "start", "end", "count", "bound", "lo", "hi", "definition",
                              "source"]].assign(start=lambda f: f["start"].dt.date,
                                                end=lambda f: f["end"].dt.date)),
