@@ -45,28 +45,11 @@ def _add_fit_args(p: argparse.ArgumentParser) -> None:
                    help="where new runs and the fit cache live (default ./runs)")
 
 
-def _load_data(args: argparse.Namespace):
-    if args.layout == "counts":
-        from forecast.data.loaders import load_dataset
-
-        return load_dataset(args.data, args.events)
-    from forecast.data.exports import DEFAULT_PERPETRATORS, DEFAULT_TARGETS, export_to_dataset
-
-    return export_to_dataset(args.data, args.layout, args.perpetrator or DEFAULT_PERPETRATORS,
-                             args.target or DEFAULT_TARGETS, freq=args.freq, events=args.events)
-
-
-def _settings(args: argparse.Namespace):
-    from forecast.fitting import FitSettings
-
-    return FitSettings(draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed,
-                       sampler=args.sampler, target_accept=args.target_accept)
-
-
 def cmd_data(args: argparse.Namespace) -> int:
     from forecast.data.summary import describe
+    from forecast.pipeline import load_data
 
-    dataset = _load_data(args)
+    dataset = load_data(args)
     if args.data_command == "validate":
         fitted = dataset.fitted
         print(f"{args.data}: OK ({len(dataset.observations)} observation rows, {len(fitted)} fitted, "
@@ -77,28 +60,13 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fit(args: argparse.Namespace, dataset):
-    from forecast.fitting import fit, gate
-
-    root = Path(args.runs_root)
-    result = fit(dataset, model_name=args.model, priors_file=args.priors, settings=_settings(args),
-                 cache_root=None if args.no_cache else root / ".cache",
-                 progress=sys.stderr.isatty())
-    if result.reused:
-        print(f"reusing cached fit {result.manifest['fit_key']} (same data, priors, model and settings)")
-    diag = result.manifest["diagnostics"]
-    print(f"diagnostics: max r-hat {diag['max_rhat']:.3f}, min bulk ESS {diag['min_ess_bulk']:.0f}, "
-          f"min tail ESS {diag['min_ess_tail']:.0f}, divergences {diag['divergences']}, "
-          f"min E-BFMI {diag['min_bfmi']:.2f} -> {'passed' if diag['passed'] else 'FAILED'}")
-    return result, gate
-
-
 def cmd_fit(args: argparse.Namespace) -> int:
-    from forecast.fitting import write_fit_run
+    from forecast.fitting import gate, write_fit_run
+    from forecast.pipeline import fit_for_args, load_data
 
-    dataset = _load_data(args)
+    dataset = load_data(args)
     out = runs.new_run_path(args.out, Path(args.runs_root), "fit")
-    result, gate = _fit(args, dataset)
+    result = fit_for_args(args, dataset)
     path, status = write_fit_run(result, out, args.allow_unconverged)
     print(f"wrote {path} (verdict: {status})")
     gate(result, args.allow_unconverged)
@@ -106,17 +74,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from forecast.fitting import make_model
-    from forecast.scenarios.engine import check_horizons, make_simulator
-    from forecast.scenarios.spec import load_scenarios
+    from forecast.pipeline import prepare_scenarios
 
-    scenarios = load_scenarios(args.scenarios)
-    check_horizons(scenarios)
-    dataset = _load_data(args)
-    model = make_model(args.model, dataset, args.priors)
-    simulator = make_simulator(model, None)
+    scenarios, _, _ = prepare_scenarios(args)
     for s in scenarios:
-        simulator.check(s)
         print(f"{s.source}: OK ({s.name}, {s.months} months"
               + (f", baseline {s.baseline}" if s.baseline else ", no baseline") + ")")
     return 0

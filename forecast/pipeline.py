@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 from pathlib import Path
 
 from forecast import runs
@@ -26,21 +27,65 @@ def run_inputs(args: argparse.Namespace) -> dict:
     return inputs
 
 
-def run_scenarios(args: argparse.Namespace) -> Path:
-    from forecast.cli import _fit, _load_data
-    from forecast.fitting import POSTERIOR, load_fit_run, make_model, verdict
-    from forecast.scenarios.engine import check_horizons, make_simulator, simulate_scenarios
-    from forecast.scenarios.spec import load_scenarios
-    from forecast.scenarios.summaries import write_tables
+def load_data(args: argparse.Namespace):
+    """The dataset named by --data/--events/--layout (counts, observations or an event export)."""
+    if args.layout == "counts":
+        from forecast.data.loaders import load_dataset
 
-    # 1. every input is checked before any sampling
+        return load_dataset(args.data, args.events)
+    from forecast.data.exports import DEFAULT_PERPETRATORS, DEFAULT_TARGETS, export_to_dataset
+
+    return export_to_dataset(args.data, args.layout, args.perpetrator or DEFAULT_PERPETRATORS,
+                             args.target or DEFAULT_TARGETS, freq=args.freq, events=args.events)
+
+
+def fit_settings(args: argparse.Namespace):
+    from forecast.fitting import FitSettings
+
+    return FitSettings(draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed,
+                       sampler=args.sampler, target_accept=args.target_accept)
+
+
+def fit_for_args(args: argparse.Namespace, dataset):
+    """Fit (or reuse the cached fit) and print the diagnostics line."""
+    from forecast.fitting import fit
+
+    root = Path(args.runs_root)
+    result = fit(dataset, model_name=args.model, priors_file=args.priors, settings=fit_settings(args),
+                 cache_root=None if args.no_cache else root / ".cache",
+                 progress=sys.stderr.isatty())
+    if result.reused:
+        print(f"reusing cached fit {result.manifest['fit_key']} (same data, priors, model and settings)")
+    diag = result.manifest["diagnostics"]
+    print(f"diagnostics: max r-hat {diag['max_rhat']:.3f}, min bulk ESS {diag['min_ess_bulk']:.0f}, "
+          f"min tail ESS {diag['min_ess_tail']:.0f}, divergences {diag['divergences']}, "
+          f"min E-BFMI {diag['min_bfmi']:.2f} -> {'passed' if diag['passed'] else 'FAILED'}")
+    return result
+
+
+def prepare_scenarios(args: argparse.Namespace):
+    """Load and check scenario files, data and model: everything that can fail before sampling."""
+    from forecast.fitting import make_model
+    from forecast.scenarios.engine import check_horizons, make_simulator
+    from forecast.scenarios.spec import load_scenarios
+
     scenarios = load_scenarios(args.scenarios)
     check_horizons(scenarios)
-    dataset = _load_data(args)
+    dataset = load_data(args)
     model = make_model(args.model, dataset, args.priors)
     checker = make_simulator(model, None)
     for scenario in scenarios:
         checker.check(scenario)
+    return scenarios, dataset, model
+
+
+def run_scenarios(args: argparse.Namespace) -> Path:
+    from forecast.fitting import POSTERIOR, gate, load_fit_run, verdict
+    from forecast.scenarios.engine import simulate_scenarios
+    from forecast.scenarios.summaries import write_tables
+
+    # 1. every input is checked before any sampling
+    scenarios, dataset, model = prepare_scenarios(args)
     out = runs.new_run_path(args.out, Path(args.runs_root), "run")
 
     # 2. the posterior: a given fit run, the cache, or a new fit
@@ -53,7 +98,7 @@ def run_scenarios(args: argparse.Namespace) -> Path:
             raise InputError(args.fit_dir, "this fit used other priors than --priors gives")
         fit_source = str(args.fit_dir)
     else:
-        result, gate = _fit(args, dataset)
+        result = fit_for_args(args, dataset)
         gate(result, args.allow_unconverged)
         idata, fit_manifest = result.idata, result.manifest
         fit_source = "cache" if result.reused else "new fit"

@@ -33,14 +33,6 @@ def make_simulator(model, posterior: xr.Dataset):
     return SIMULATORS[model.name](model, posterior)
 
 
-def validate_for_model(model, posterior: xr.Dataset, scenarios: list[Scenario]) -> None:
-    """Every check that needs the fit, run before any simulation."""
-    check_horizons(scenarios)
-    simulator = make_simulator(model, posterior)
-    for scenario in scenarios:
-        simulator.check(scenario)
-
-
 def simulate_scenarios(model, posterior: xr.Dataset, scenarios: list[Scenario], seed: int) -> xr.Dataset:
     check_horizons(scenarios)
     simulator = make_simulator(model, posterior)
