@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
@@ -11,7 +10,6 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-os.environ.setdefault("PYTENSOR_FLAGS", "cxx=")  # quieter, no C compile needed for fast tests
 warnings.filterwarnings("ignore", category=FutureWarning)
 warnings.filterwarnings("ignore", category=UserWarning)
 
