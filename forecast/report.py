@@ -100,6 +100,15 @@ def _first_attack_table(first: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _capped_note(draws: xr.Dataset) -> str:
+    if "capped_share" not in draws or float(draws["capped_share"].max()) == 0:
+        return ""
+    worst = draws["capped_share"].to_series()
+    return (f"<p>In {worst.max():.3%} of draw-months at most ({html.escape(str(worst.idxmax()))}) the "
+            "simulated rate reached the cap of 100,000 attacks a month, a mark of the lognormal model's "
+            "heavy upper tail; means are sensitive to these draws, medians are not.</p>")
+
+
 def _q(values: np.ndarray, q: float) -> float:
     return float(np.quantile(values, q))
 
@@ -132,6 +141,7 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
         "intervals over posterior draws. Intervals are wide because the latent activity level is "
         "uncertain and the history has long unobserved stretches (most of 2025).</p>",
         _table(totals.merge(p_none, on="scenario")),
+        _capped_note(draws),
         "<h2>Contrasts against the baseline</h2><p>Draw-by-draw differences (scenario minus "
         "baseline), using the same random numbers for every scenario, so the interval reflects "
         "uncertainty about the effect, not simulation noise.</p>",
