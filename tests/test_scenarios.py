@@ -183,3 +183,10 @@ def test_arbitrary_text_is_rejected_cleanly(text):
         parse_scenario(text, "any.toml")
     except InputError as exc:
         assert "any.toml" in str(exc)
+
+
+def test_event_kind_absent_from_the_data_is_refused_before_simulating(model, write):
+    path = scenario(write, "war", '[[events]]\nkind = "regional_war"\ndate = "2024-02"\n'
+                    'effect = {pulse = 1.0}\n')
+    with pytest.raises(InputError, match="no regional_war events"):
+        LatentARSimulator(model, None).check(load_scenarios([path])[0])

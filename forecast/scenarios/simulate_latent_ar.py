@@ -143,6 +143,10 @@ class LatentARSimulator:
     def _event_group(self, scenario: Scenario, event: EventSpec, index: int) -> str | None:
         fitted = {d.kind: d.groups for d in self.model.kinds}
         where = f"key 'events[{index}].effect'"
+        if event.kind not in fitted:
+            raise InputError(scenario.source, f"the data has no {event.kind} events, so the fit has no "
+                             f"decay for a {event.kind} pulse; fitted kinds: {', '.join(fitted) or 'none'}",
+                             where=f"key 'events[{index}].kind'")
         if event.effect_prior is not None:
             return None
         groups = fitted.get(event.kind, [])
@@ -267,11 +271,7 @@ class LatentARSimulator:
             prior = event.effect_prior or {}
             return draw_value(prior[name], n, rng) if name in prior else np.zeros(n)
 
-        if self.draws.has(f"{kind}_decay"):
-            decay = self.draws.get(f"{kind}_decay")
-        else:
-            raise InputError(scenario.source, f"the fit has no {kind} events, so no fitted decay "
-                             "for this event's pulse", where=f"key 'events[{index}]'")
+        decay = self.draws.get(f"{kind}_decay")  # check() made sure the kind was fitted
         effect = component("pulse")[:, None] * decay[:, None] ** lag * active
         vol = np.zeros_like(effect)
         if spec.level:
