@@ -17,6 +17,7 @@ import xarray as xr
 
 from forecast import plots
 from forecast.data.dataset import Dataset
+from forecast.predictive_checks import outside_central, tail_probabilities
 from forecast.scenarios import summaries
 
 KEY_PARAMETERS = ["elasticity", "decapitation_level", "decapitation_pulse", "decapitation_volatility",
@@ -168,13 +169,16 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
                                                                          names))]
     if "posterior_predictive" in idata.groups() and "obs" in idata.posterior_predictive:
         predictive = idata.posterior_predictive["obs"].stack(s=("chain", "draw")).values
-        inside = ((predictive >= fitted["lo"].to_numpy()[:, None])
-                  & (predictive <= fitted["hi"].to_numpy()[:, None])).mean(axis=1)
+        lo, hi = fitted["lo"].to_numpy(), fitted["hi"].to_numpy()
+        outside = fitted["id"][outside_central(predictive, lo, hi)].tolist()
+        tails = tail_probabilities(predictive, lo, hi)
         parts += ["<h2>Posterior predictive check</h2><p>For each observation in the likelihood, the "
                   "counts the fitted model predicts for its span, against what was reported. "
-                  f"The median probability that a replicated count falls in the reported interval is "
-                  f"{np.median(inside):.2f}; the lowest is {inside.min():.2f} "
-                  f"({html.escape(str(fitted['id'].iloc[int(inside.argmin())]))}).</p>",
+                  f"{len(outside)} of {len(fitted)} reported values lie outside the central 95% of "
+                  "their predictive distribution"
+                  + (f" ({html.escape(', '.join(outside))})" if outside else "")
+                  + "; the median tail probability min(P(Y <= hi), P(Y >= lo)) is "
+                  + f"{np.median(tails):.2f}.</p>",
                   figures.embed("predictive_check", plots.predictive_check(fitted, predictive))]
     summary = az.summary(idata, var_names=[n for n in KEY_PARAMETERS + ["intercept"]
                                            if n in idata.posterior], kind="all")
