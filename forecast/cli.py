@@ -109,6 +109,15 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     return 0 if all(compared.values()) else 1
 
 
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from forecast.evaluation.cli import backtest_command
+
+    started = time.perf_counter()
+    path = backtest_command(args)
+    print(f"wrote {path} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="forecast", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -159,6 +168,13 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--priors")
     validate.add_argument("--model", default="latent_ar")
     validate.set_defaults(func=cmd_validate)
+
+    backtest = sub.add_parser("backtest", help="rolling-origin backtest of the model against baselines")
+    _add_data_args(backtest)
+    from forecast.evaluation.cli import add_backtest_args
+
+    add_backtest_args(backtest)
+    backtest.set_defaults(func=cmd_backtest)
     return parser
 
 

@@ -1,0 +1,147 @@
+"""Predictive distributions of a count (a span total) and the scores of one observation.
+
+Every forecast of a target is a count distribution for the total over the target's span:
+
+- `PoissonMixture(mu)`: Y ~ Poisson(mu_d) with d drawn uniformly from the draws. With a single
+  mean it is a Poisson (mean 0: a point mass at 0). The model's predictive is the mixture over
+  posterior draws of Poisson(pi_d * sum_t w_t lambda_t), so its pmf and cdf are computed
+  exactly as averages over draws (no empirical pmf and hence no floor is needed; log
+  probabilities are floored at 1e-300 only against underflow).
+- `NegBinomial(n, p)`: scipy's parameterisation, mean n (1 - p) / p.
+
+Scores of an observation with interval [lo, hi] (lo = hi for exact counts, hi = inf for
+"at least"):
+
+- log score: -log P(lo <= Y <= hi) (for exact counts -log P(Y = y));
+- CRPS (exact counts only): closed form for a single Poisson or negative binomial
+  (scoringrules.crps_poisson / crps_negbinom); for a mixture, scoringrules.crps_ensemble on
+  `CRPS_SAMPLES` counts drawn from the mixture with the origin's seed;
+- coverage at 50/80/95%: the central interval [F^-1((1-c)/2), F^-1((1+c)/2)] contains y; for
+  an interval observation, the central interval intersects [lo, hi] (the observation is
+  compatible with it);
+- randomized PIT (exact counts only): F(y-1) + V (F(y) - F(y-1)), V ~ U(0, 1);
+- Brier score of "at least one attack": (P(Y >= 1) - 1[y >= 1])^2, also for intervals whose
+  bounds settle the event (lo >= 1 or hi = 0), else missing.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scoringrules as sr
+from scipy import special, stats
+
+from forecast.models.likelihood import interval_logp_numpy
+
+LEVELS = (0.5, 0.8, 0.95)
+CRPS_SAMPLES = 4000
+LOG_FLOOR = 1e-300
+
+
+class PoissonMixture:
+    def __init__(self, mu: np.ndarray | float) -> None:
+        self.mu = np.atleast_1d(np.asarray(mu, dtype=float))
+        if (self.mu < 0).any() or not np.isfinite(self.mu).all():
+            raise ValueError("Poisson means must be finite and >= 0")
+
+    @property
+    def single(self) -> bool:
+        return self.mu.size == 1
+
+    @property
+    def mean(self) -> float:
+        return float(self.mu.mean())
+
+    def cdf(self, k: np.ndarray | float) -> np.ndarray:
+        k = np.asarray(k, dtype=float)
+        out = stats.poisson.cdf(k[..., None], self.mu).mean(axis=-1)
+        return np.where(k < 0, 0.0, out)
+
+    def log_interval(self, lo: float, hi: float) -> float:
+        logs = interval_logp_numpy(self.mu, np.full(self.mu.shape, lo), np.full(self.mu.shape, hi))
+        return float(special.logsumexp(logs) - math.log(self.mu.size))
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return rng.poisson(self.mu[rng.integers(0, self.mu.size, n)])
+
+    def crps(self, y: float, rng: np.random.Generator) -> float:
+        if self.single:
+            if self.mu[0] == 0:
+                return float(y)            # point mass at 0: CRPS = |y - 0|
+            return float(sr.crps_poisson(y, self.mu[0]))
+        return float(sr.crps_ensemble(y, self.sample(CRPS_SAMPLES, rng).astype(float)))
+
+    def upper(self) -> int:
+        """A count above which the distribution has no mass worth considering."""
+        return int(stats.poisson.ppf(1 - 1e-9, max(self.mu.max(), 1e-9))) + 1
+
+
+class NegBinomial:
+    def __init__(self, n: float, p: float) -> None:
+        if not (n > 0 and 0 < p <= 1):
+            raise ValueError(f"negative binomial needs n > 0 and 0 < p <= 1, got {n}, {p}")
+        self.n, self.p = float(n), float(p)
+
+    @classmethod
+    def from_mean(cls, mean: float, size: float) -> NegBinomial | PoissonMixture:
+        if mean <= 0:
+            return PoissonMixture(0.0)
+        return cls(size, size / (size + mean))
+
+    @property
+    def mean(self) -> float:
+        return self.n * (1 - self.p) / self.p
+
+    def cdf(self, k: np.ndarray | float) -> np.ndarray:
+        k = np.asarray(k, dtype=float)
+        return np.where(k < 0, 0.0, stats.nbinom.cdf(k, self.n, self.p))
+
+    def log_interval(self, lo: float, hi: float) -> float:
+        lower = stats.nbinom.logcdf(lo - 1, self.n, self.p) if lo > 0 else -np.inf
+        if math.isinf(hi):
+            return float(stats.nbinom.logsf(lo - 1, self.n, self.p)) if lo > 0 else 0.0
+        upper = stats.nbinom.logcdf(hi, self.n, self.p)
+        if lower == -np.inf:
+            return float(upper)
+        return float(upper + np.log1p(-np.exp(min(lower - upper, 0.0))))
+
+    def crps(self, y: float, rng: np.random.Generator) -> float:
+        return float(sr.crps_negbinom(y, self.n, self.p))
+
+    def upper(self) -> int:
+        return int(stats.nbinom.ppf(1 - 1e-9, self.n, self.p)) + 1
+
+
+def quantiles(dist, probs: np.ndarray) -> np.ndarray:
+    """Smallest k with F(k) >= q, for each q."""
+    ks = np.arange(0, dist.upper() + 1)
+    cdf = dist.cdf(ks)
+    idx = np.searchsorted(cdf, np.asarray(probs) - 1e-12, side="left")
+    return ks[np.minimum(idx, ks.size - 1)]
+
+
+def score(dist, lo: float, hi: float, rng: np.random.Generator) -> dict[str, float]:
+    """All scores of an observation in [lo, hi] under the predictive `dist`."""
+    exact = lo == hi
+    out: dict[str, float] = {"pred_mean": float(dist.mean)}
+    out["log_score"] = -max(dist.log_interval(lo, hi), math.log(LOG_FLOOR))
+    probs = np.concatenate([[(1 - c) / 2, (1 + c) / 2] for c in LEVELS])
+    q = quantiles(dist, probs)
+    for i, c in enumerate(LEVELS):
+        q_lo, q_hi = q[2 * i], q[2 * i + 1]
+        out[f"cover{int(c * 100)}"] = float(lo <= q_hi and hi >= q_lo)
+    p_any = float(1.0 - dist.cdf(0.0))
+    out["p_any"] = p_any
+    if lo >= 1 or hi == 0:
+        out["brier_any"] = (p_any - float(lo >= 1)) ** 2
+    else:
+        out["brier_any"] = float("nan")
+    if exact:
+        out["crps"] = dist.crps(lo, rng)
+        f_below, f_at = float(dist.cdf(lo - 1)), float(dist.cdf(lo))
+        out["pit"] = f_below + rng.random() * (f_at - f_below)
+    else:
+        out["crps"] = float("nan")
+        out["pit"] = float("nan")
+    return out

@@ -1,0 +1,134 @@
+"""Simulation-based calibration (SBC) of the default model.
+
+Each replication draws one parameter set and one dataset from the prior of the default
+model on a small synthetic monthly dataset (`SBC_MONTHS` months of exact counts, a presence
+path that halves after month 18, one decapitation in month 12), fits the model to that
+dataset and records the rank of the true value among the posterior draws for the key
+parameters. With a calibrated fit the ranks are uniform on 0..draws (Talts et al. 2018).
+Replications whose simulated data cannot identify the model (all zeros) or whose counts
+are absurd (above `MAX_COUNT` in a month) are redrawn with the next seed.
+
+CI runs 2-3 replications (tests/test_backtest.py); a meaningful check is e.g.
+
+    forecast backtest --sbc 100 --draws 200 --tune 500 --chains 2
+
+which writes sbc.csv and an SBC section with rank histograms in backtest.html.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forecast.data.dataset import Dataset, observations_from_bins
+from forecast.errors import ForecastError
+from forecast.timeaxis import TimeAxis
+
+SBC_MONTHS = 36
+PARAMETERS = ("intercept", "elasticity", "rho", "sigma", "decapitation_level")
+MAX_COUNT = 5000
+MAX_TRIES = 20
+
+
+def synthetic_dataset(counts: np.ndarray | None = None) -> Dataset:
+    axis = TimeAxis("month", pd.Timestamp("2020-01-01"), SBC_MONTHS)
+    if counts is None:
+        counts = np.ones(SBC_MONTHS)
+    obs = observations_from_bins(axis, np.asarray(counts, dtype=float), "counts", "sbc")
+    presence = np.where(np.arange(SBC_MONTHS) < 18, 5.0, 2.5)
+    events = pd.DataFrame({"date": [pd.Timestamp("2020-12-15")], "end_date": [pd.NaT],
+                           "kind": ["decapitation"], "name": ["sbc_decapitation"], "summary": [""],
+                           "source": [""]})
+    return Dataset(name="sbc", axis=axis, observations=obs, events=events, reference="counts",
+                   presence=presence)
+
+
+def _scalar(values: np.ndarray) -> np.ndarray:
+    """Flatten per-draw values of a scalar or one-group parameter to (draws,)."""
+    values = np.asarray(values, dtype=float)
+    return values.reshape(values.shape[0] * values.shape[1], -1)[:, 0] if values.ndim > 2 \
+        else values.reshape(-1)
+
+
+def prior_draw(seed: int) -> tuple[dict[str, float], np.ndarray]:
+    """True parameters and simulated counts from the prior predictive of the default model."""
+    import pymc as pm
+
+    from forecast.models.latent_ar import LatentARModel
+
+    model = LatentARModel(synthetic_dataset())
+    with model.build():
+        prior = pm.sample_prior_predictive(draws=1, random_seed=seed, var_names=[*PARAMETERS, "obs"])
+    truth = {p: float(_scalar(prior.prior[p].values)[0]) for p in PARAMETERS}
+    counts = np.asarray(prior.prior_predictive["obs"].values).reshape(-1)
+    return truth, counts
+
+
+def replicate(index: int, seed: int, draws: int = 100, tune: int = 200, chains: int = 2) -> dict:
+    """One SBC replication: ranks of the true values (0..draws*chains) and its seeds."""
+    from forecast.fitting import FitSettings, fit
+
+    base = int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
+    for attempt in range(MAX_TRIES):
+        data_seed = (base + attempt) % 2**32
+        truth, counts = prior_draw(data_seed)
+        if counts.max() > MAX_COUNT or counts.max() == 0:
+            continue
+        try:
+            result = fit(synthetic_dataset(counts), settings=FitSettings(
+                draws=draws, tune=tune, chains=chains, seed=data_seed), cache_root=None, progress=False)
+        except ForecastError:
+            continue
+        post = result.idata.posterior
+        rec = {"replication": index, "data_seed": data_seed, "draws": draws * chains,
+               "max_count": int(counts.max()),
+               "divergences": int(result.idata.sample_stats["diverging"].sum())}
+        for p in PARAMETERS:
+            rec[f"rank_{p}"] = int((_scalar(post[p].values) < truth[p]).sum())
+            rec[f"true_{p}"] = truth[p]
+        return rec
+    raise RuntimeError(f"SBC replication {index}: no usable prior draw in {MAX_TRIES} tries")
+
+
+def run_sbc(n: int, seed: int = 20240128, draws: int = 100, tune: int = 200, chains: int = 2,
+            executor: str = "serial", max_workers: int = 2) -> pd.DataFrame:
+    """`n` replications; executor 'serial', 'local' (processes) or a Dask scheduler address."""
+    args = [(i, seed, draws, tune, chains) for i in range(n)]
+    if executor == "serial":
+        rows = [replicate(*a) for a in args]
+    elif executor == "local":
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        with ProcessPoolExecutor(max_workers=max_workers, mp_context=get_context("spawn")) as pool:
+            rows = list(pool.map(replicate, *zip(*args)))
+    else:
+        from distributed import Client
+
+        with Client(executor) as client:
+            rows = client.gather(client.map(replicate, *zip(*args), pure=False))
+    return pd.DataFrame(rows)
+
+
+def sbc_section(ranks: pd.DataFrame, bins: int = 10) -> str:
+    """HTML section: rank histograms of the key parameters."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from forecast.evaluation.output import _png
+
+    if ranks.empty:
+        return ""
+    total = int(ranks["draws"].iloc[0])
+    fig, axes = plt.subplots(1, len(PARAMETERS), figsize=(2.6 * len(PARAMETERS), 2.4), squeeze=False)
+    for ax, p in zip(axes[0], PARAMETERS):
+        ax.hist(ranks[f"rank_{p}"], bins=np.linspace(0, total + 1, bins + 1), color="#dd8452",
+                edgecolor="white")
+        ax.axhline(len(ranks) / bins, color="black", lw=0.8, ls="--")
+        ax.set_title(p, fontsize=9)
+    return (f"<h2>Simulation-based calibration ({len(ranks)} replications, {total} draws each)</h2>"
+            "<p>Rank of the true value among the posterior draws; uniform ranks (the dashed line) "
+            "mean a calibrated fit. A U shape means over-confidence, a hump under-confidence, a "
+            "slope bias.</p>" + _png(fig))
