@@ -17,7 +17,7 @@ and of any process it waited for, e.g. PyMC's sampler workers). Stages, in this 
   engine-default  the same with priors/default.toml (only with --default-priors)
   scenarios   benchmarks/scenario_throughput.py on the main engine fit's posterior
   e2e         `forecast run scenarios/*.toml` cold (fresh --runs-root) then warm
-  naive       ../shared/bench/naive_pymc.py (slowest, so last)
+  naive       ../shared/bench/naive_pymc.py (last: its run time is the least predictable)
 
 Each stage writes OUT/<stage>.json; `--report-only OUT` prints the tables again from
 those files. --quick: a short data set and tiny draws, to check the script works (its
