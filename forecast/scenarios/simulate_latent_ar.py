@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 from scipy import stats
 
@@ -98,6 +99,8 @@ class LatentARSimulator:
         self.model = model
         self.dataset = model.dataset
         self.draws = Draws.from_posterior(posterior) if posterior is not None else None
+        # the data's own events act identically in every scenario of a run: computed once per horizon
+        self._history_cache: dict[tuple[pd.Timestamp, int], tuple[np.ndarray, np.ndarray]] = {}
 
     # ---------------------------------------------------------------- checks
     def check(self, scenario: Scenario) -> None:
@@ -236,6 +239,12 @@ class LatentARSimulator:
 
     def _historical_effects(self, future: TimeAxis) -> tuple[np.ndarray, np.ndarray]:
         """Effects of the data's events carried into the future (pulses decay, levels stay)."""
+        key = (future.start, future.n)
+        if key not in self._history_cache:
+            self._history_cache[key] = self._compute_historical_effects(future)
+        return self._history_cache[key]
+
+    def _compute_historical_effects(self, future: TimeAxis) -> tuple[np.ndarray, np.ndarray]:
         hist = self.dataset.axis
         combined = TimeAxis(hist.freq, hist.start, hist.n + future.n)
         n = self.draws.n
