@@ -18,9 +18,11 @@ from forecast import runs
 from forecast.data.dataset import Dataset
 from forecast.diagnostics import diagnose
 from forecast.errors import ConvergenceError, InputError, did_you_mean
+from forecast.models.hawkes import HawkesModel, HawkesPowerLawModel
 from forecast.models.latent_ar import LatentARModel
 
-MODELS: dict[str, type] = {"latent_ar": LatentARModel}
+MODELS: dict[str, type] = {"latent_ar": LatentARModel, "hawkes": HawkesModel,
+                           "hawkes_powerlaw": HawkesPowerLawModel}
 POSTERIOR = "posterior.nc"
 
 

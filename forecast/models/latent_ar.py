@@ -22,9 +22,8 @@ import pytensor.tensor as pt
 from forecast.data.dataset import Dataset
 from forecast.models.effects import MODELLED_KINDS, KindDesign, kind_designs
 from forecast.models.likelihood import IntervalTable, interval_logp
+from forecast.models.sampling import sample_posterior
 from forecast.priors import PRIORS_DIR, Priors, resolve_priors
-
-SAMPLERS = ("nutpie", "pymc")
 
 
 def parameter_families() -> dict[str, str]:
@@ -57,6 +56,7 @@ class LatentARModel:
     """Config in __init__, PyMC graph in build(), sampling in fit()."""
 
     name = "latent_ar"
+    volatility_effects = True
     default_priors_file: Path = PRIORS_DIR / "default.toml"
 
     def __init__(self, dataset: Dataset, priors_file: str | Path | None = None) -> None:
@@ -171,30 +171,6 @@ class LatentARModel:
         return pt.concatenate([pt.ones(1), pt.exp(log_ratio)])
 
     # -------------------------------------------------------------------- fit
-    def fit(self, *, draws: int = 1000, tune: int = 1000, chains: int = 4, seed: int = 1,
-            sampler: str = "nutpie", progress: bool = True, target_accept: float = 0.9,
-            predictive: bool = True, low_rank: bool = False) -> az.InferenceData:
-        """Sample the posterior and add log-likelihood, prior and posterior predictive."""
-        if sampler not in SAMPLERS:
-            raise ValueError(f"sampler must be one of {SAMPLERS}")
-        model = self.model or self.build()
-        with model:
-            kwargs: dict[str, Any] = dict(
-                draws=draws, tune=tune, chains=chains, cores=min(chains, 2), random_seed=seed,
-                progressbar=progress, nuts_sampler=sampler, target_accept=target_accept,
-            )
-            if sampler == "nutpie":
-                # low-rank mass matrix: the latent path and its scale parameters are correlated
-                kwargs["nuts_sampler_kwargs"] = {"low_rank_modified_mass_matrix": low_rank}
-            else:
-                kwargs["idata_kwargs"] = {"log_likelihood": False}
-            idata = pm.sample(**kwargs)
-            # nutpie ignores idata_kwargs: the pointwise log-likelihood (for LOO) is added here
-            pm.compute_log_likelihood(idata, extend_inferencedata=True, progressbar=False)
-            if predictive:
-                idata.extend(pm.sample_prior_predictive(draws=min(500, draws * chains),
-                                                        random_seed=seed + 1))
-                idata.extend(pm.sample_posterior_predictive(idata, var_names=["obs"],
-                                                            random_seed=seed + 2,
-                                                            progressbar=False))
-        return idata
+    def fit(self, **kwargs: Any) -> az.InferenceData:
+        """Sample the posterior (see `sample_posterior` for the settings)."""
+        return sample_posterior(self.model or self.build(), **kwargs)

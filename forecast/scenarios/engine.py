@@ -6,12 +6,15 @@ import numpy as np
 import xarray as xr
 
 from forecast.errors import InputError
+from forecast.scenarios.simulate_hawkes import SHOCKS as HAWKES_SHOCKS
+from forecast.scenarios.simulate_hawkes import HawkesSimulator
 from forecast.scenarios.simulate_latent_ar import SHOCKS as LATENT_AR_SHOCKS
 from forecast.scenarios.simulate_latent_ar import LatentARSimulator
 from forecast.scenarios.spec import Scenario
 
-SIMULATORS = {"latent_ar": LatentARSimulator}
-SHOCKS_BY_MODEL: dict[str, dict[str, str]] = {"latent_ar": LATENT_AR_SHOCKS}
+SIMULATORS = {"latent_ar": LatentARSimulator, "hawkes": HawkesSimulator, "hawkes_powerlaw": HawkesSimulator}
+SHOCKS_BY_MODEL: dict[str, dict[str, str]] = {"latent_ar": LATENT_AR_SHOCKS, "hawkes": HAWKES_SHOCKS,
+                                              "hawkes_powerlaw": HAWKES_SHOCKS}
 
 
 def models_with_shock(parameter: str) -> list[str]:

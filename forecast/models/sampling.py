@@ -1,0 +1,37 @@
+"""NUTS sampling shared by the model families: posterior, log-likelihood, predictive draws."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import arviz as az
+import pymc as pm
+
+SAMPLERS = ("nutpie", "pymc")
+
+
+def sample_posterior(model: pm.Model, *, draws: int = 1000, tune: int = 1000, chains: int = 4,
+                     seed: int = 1, sampler: str = "nutpie", progress: bool = True,
+                     target_accept: float = 0.9, predictive: bool = True,
+                     low_rank: bool = False) -> az.InferenceData:
+    """Sample `model` and add the pointwise log-likelihood, prior and posterior predictive."""
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be one of {SAMPLERS}")
+    with model:
+        kwargs: dict[str, Any] = dict(
+            draws=draws, tune=tune, chains=chains, cores=min(chains, 2), random_seed=seed,
+            progressbar=progress, nuts_sampler=sampler, target_accept=target_accept,
+        )
+        if sampler == "nutpie":
+            # low-rank mass matrix: for posteriors whose correlations a diagonal cannot capture
+            kwargs["nuts_sampler_kwargs"] = {"low_rank_modified_mass_matrix": low_rank}
+        else:
+            kwargs["idata_kwargs"] = {"log_likelihood": False}
+        idata = pm.sample(**kwargs)
+        # nutpie ignores idata_kwargs: the pointwise log-likelihood (for LOO) is added here
+        pm.compute_log_likelihood(idata, extend_inferencedata=True, progressbar=False)
+        if predictive:
+            idata.extend(pm.sample_prior_predictive(draws=min(500, draws * chains), random_seed=seed + 1))
+            idata.extend(pm.sample_posterior_predictive(idata, var_names=["obs"], random_seed=seed + 2,
+                                                        progressbar=False))
+    return idata

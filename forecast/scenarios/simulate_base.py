@@ -1,0 +1,298 @@
+"""What every model's forward simulation shares: the horizon, the background log rate.
+
+The background of a scenario is the log rate before any model-specific dynamics: intercept,
+presence path, covariate paths, the data's own events carried forward (pulses decay, levels
+stay) and the scenario's events, plus the shocks as log factors from their dates. It is
+computed draw by draw (vectorised over draws, (D, H) arrays). Uncertain dates and values
+are drawn from streams keyed by the run seed and the text of what is drawn, so identical
+specifications give identical draws in every scenario of a run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from forecast.errors import InputError, did_you_mean
+from forecast.models.effects import MODELLED_KINDS, effect_log_rate, kind_designs
+from forecast.scenarios.paths import bin_days, day_number, draw_day, draw_value, path_bin_means, stream
+from forecast.scenarios.spec import EventSpec, Scenario
+from forecast.timeaxis import TimeAxis
+
+# Rates are capped far above anything seen (the record month had 53 attacks) so that the
+# heavy lognormal tail cannot overflow the count draws; the share of capped draws is reported.
+RATE_CAP = 1e5
+
+
+
+@dataclass
+class Draws:
+    """Posterior draws flattened to (D,) or (D, k) numpy arrays."""
+
+    post: xr.Dataset
+
+    @classmethod
+    def from_posterior(cls, posterior: xr.Dataset) -> Draws:
+        return cls(posterior.stack(sample=("chain", "draw")).transpose("sample", ...))
+
+    @property
+    def n(self) -> int:
+        return self.post.sizes["sample"]
+
+    def get(self, name: str) -> np.ndarray:
+        return np.asarray(self.post[name].values, dtype=float)
+
+    def has(self, name: str) -> bool:
+        return name in self.post
+
+
+@dataclass
+class Horizon:
+    history: TimeAxis
+    future: TimeAxis        # from the bin after the data through the horizon's end
+    first_reported: int     # index in `future` of the scenario's first month
+
+    @classmethod
+    def for_scenario(cls, history: TimeAxis, scenario: Scenario) -> Horizon:
+        first_future = history.next_start()
+        start = scenario.start if scenario.start is not None else first_future
+        gap = history.extend(1).index_of(start) if start >= first_future else -1
+        if gap < 0:
+            raise InputError(scenario.source, f"horizon starts {start.date()}, inside the data (which "
+                             f"ends {history.ends[-1].date()}); start at {first_future.date()} or later",
+                             where="key 'horizon.start'")
+        if gap > 240:
+            raise InputError(scenario.source, "horizon starts more than 240 bins after the data",
+                             where="key 'horizon.start'")
+        return cls(history, history.extend(gap + scenario.months), gap)
+
+
+def _future_effect_arrays(
+    future: TimeAxis, dates: np.ndarray, ends: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-draw (lag, active share, after share), each (D, H), for events on day numbers."""
+    first, last = bin_days(future)
+    days = last - first + 1
+    d = dates[:, None]
+    after = np.clip((last[None] - np.maximum(first[None], d) + 1) / days[None], 0.0, 1.0)
+    after = np.where(d <= last[None], after, 0.0)
+    if ends is None:
+        active = after
+    else:
+        e = ends[:, None]
+        covered = np.minimum(last[None], e) - np.maximum(first[None], d) + 1
+        active = np.clip(covered / days[None], 0.0, 1.0)
+    event_bin = np.searchsorted(first, dates, side="right") - 1
+    lag = np.clip(np.arange(future.n)[None] - event_bin[:, None], 0, None).astype(float)
+    return lag, active, after
+
+
+@dataclass
+class Background:
+    """A scenario's log background rate and shocks over the future bins, each (D, H)."""
+
+    horizon: Horizon
+    presence: np.ndarray | None
+    log_rate: np.ndarray
+    log_volatility: np.ndarray                  # effects on the latent volatility (latent AR only)
+    log_shocks: dict[str, np.ndarray]           # summed log factors per shock parameter
+
+
+class ScenarioSimulator:
+    """Checks scenarios against one fitted model and computes their background."""
+
+    SHOCKS: dict[str, str] = {}
+
+    def __init__(self, model, posterior: xr.Dataset | None) -> None:
+        """`posterior` may be None to check scenarios before any fit exists."""
+        self.model = model
+        self.dataset = model.dataset
+        self.draws = Draws.from_posterior(posterior) if posterior is not None else None
+        # the data's own events act identically in every scenario of a run: computed once per horizon
+        self._history_cache: dict[tuple[pd.Timestamp, int], tuple[np.ndarray, np.ndarray]] = {}
+
+    # ---------------------------------------------------------------- checks
+    def check(self, scenario: Scenario) -> None:
+        """Everything that can be wrong with a scenario for this fit, before simulating."""
+        ds = self.dataset
+        if scenario.presence is not None and ds.presence is None:
+            raise InputError(scenario.source, "this data has no presence covariate, so a presence path "
+                             "cannot act", where="key 'presence'")
+        known = list(ds.covariates.columns)
+        for name in scenario.covariates:
+            if name not in known:
+                raise InputError(scenario.source, f"unknown covariate {name!r}{did_you_mean(name, known)}"
+                                 f"; the data has: {', '.join(known) or 'none'}"
+                                 + (" (presence has its own [presence] table)" if name == "presence" else ""),
+                                 where=f"key 'covariates.{name}'")
+        horizon = Horizon.for_scenario(ds.axis, scenario)
+        first_day = day_number(horizon.future.starts[0])
+        for path_name, path in [("presence", scenario.presence),
+                                *((f"covariates.{k}", v) for k, v in scenario.covariates.items())]:
+            if path is None:
+                continue
+            for i, (date, _) in enumerate(path.points):
+                if day_number(date.first) < first_day:
+                    raise InputError(scenario.source, f"point date {date.first.date()} is before the "
+                                     f"forecast starts ({horizon.future.starts[0].date()})",
+                                     where=f"key '{path_name}.points[{i}].date'")
+        for i, event in enumerate(scenario.events):
+            if day_number(event.date.first) < first_day:
+                raise InputError(scenario.source, f"event date {event.date.first.date()} is before the "
+                                 "forecast starts", where=f"key 'events[{i}].date'")
+            self._event_group(scenario, event, i)
+            prior = event.effect_prior or {}
+            if "volatility" in prior and not self.model.volatility_effects:
+                raise InputError(scenario.source, f"model '{self.model.name}' has no latent volatility, "
+                                 "so an effect on it cannot act; it belongs to model(s) latent_ar",
+                                 where=f"key 'events[{i}].effect.volatility'")
+        for i, shock in enumerate(scenario.shocks):
+            if shock.parameter not in self.SHOCKS:
+                from forecast.scenarios.engine import models_with_shock
+
+                owners = models_with_shock(shock.parameter)
+                hint = (f"; it belongs to model(s) {', '.join(owners)}" if owners
+                        else did_you_mean(shock.parameter, self.SHOCKS))
+                raise InputError(scenario.source, f"model '{self.model.name}' has no shock "
+                                 f"{shock.parameter!r}{hint}. This model allows: {', '.join(self.SHOCKS)}",
+                                 where=f"key 'shocks[{i}].parameter'")
+
+    def _event_group(self, scenario: Scenario, event: EventSpec, index: int) -> str | None:
+        fitted = {d.kind: d.groups for d in self.model.kinds}
+        where = f"key 'events[{index}].effect'"
+        if event.kind not in fitted:
+            raise InputError(scenario.source, f"the data has no {event.kind} events, so the fit has no "
+                             f"decay for a {event.kind} pulse; fitted kinds: {', '.join(fitted) or 'none'}",
+                             where=f"key 'events[{index}].kind'")
+        if event.effect_prior is not None:
+            return None
+        groups = fitted.get(event.kind, [])
+        if event.effect_group is None:
+            if len(groups) == 1:
+                return groups[0]
+            raise InputError(scenario.source, f"say which fitted {event.kind} effect to draw from "
+                             f"(effect = one of: {', '.join(groups) or 'none fitted'}) or give a prior "
+                             "table", where=where)
+        if event.effect_group not in groups:
+            raise InputError(scenario.source, f"no fitted {event.kind} group {event.effect_group!r}"
+                             f"{did_you_mean(event.effect_group, groups)}; fitted groups: "
+                             f"{', '.join(groups) or 'none'}", where=where)
+        return event.effect_group
+
+    # ------------------------------------------------------------ background
+    def background(self, scenario: Scenario, seed: int) -> Background:
+        """The scenario's log background rate, volatility effects and shocks, each (D, H)."""
+        self.check(scenario)
+        ds, draws, model = self.dataset, self.draws, self.model
+        horizon = Horizon.for_scenario(ds.axis, scenario)
+        future = horizon.future
+        n, h = draws.n, future.n
+        start_day = day_number(ds.axis.ends[-1])
+        log_rate = self.log_intercept()[:, None] * np.ones((1, h))
+        presence = None
+        if ds.presence is not None:
+            last = np.full(n, ds.presence[-1])
+            if scenario.presence is None:
+                presence = np.repeat(last[:, None], h, axis=1)
+            else:
+                presence = path_bin_means(scenario.presence, future, last, start_day, seed,
+                                          "presence:" + scenario.key("presence"))
+            with np.errstate(divide="ignore"):
+                log_p = np.log(presence / model.presence_ref)
+            log_rate = log_rate + draws.get("elasticity")[:, None] * np.where(presence > 0, log_p, 0.0)
+        if not ds.covariates.empty:
+            beta = draws.get("beta")
+            for j, col in enumerate(ds.covariates.columns):
+                last = np.full(n, ds.covariates[col].iloc[-1])
+                if col in scenario.covariates:
+                    x = path_bin_means(scenario.covariates[col], future, last, start_day, seed,
+                                       f"cov:{col}:" + repr(scenario.covariates[col]))
+                else:
+                    x = np.repeat(last[:, None], h, axis=1)
+                log_rate = log_rate + beta[:, j, None] * (x - model.cov_mean[j]) / model.cov_sd[j]
+        effects, log_vol = self._historical_effects(future)
+        log_rate = log_rate + effects
+        for i, event in enumerate(scenario.events):
+            effect, vol = self._scenario_event(scenario, event, i, future, seed)
+            log_rate, log_vol = log_rate + effect, log_vol + vol
+        log_shocks = {name: np.zeros((n, h)) for name in self.SHOCKS}
+        for shock in scenario.shocks:
+            rng = stream(seed, "shock:" + repr(shock))
+            dates = draw_day(shock.date, n, rng)
+            ends = draw_day(shock.end, n, rng) if shock.end is not None else None
+            factor = draw_value(shock.factor, n, rng)
+            _, active, _ = _future_effect_arrays(future, dates, ends)
+            log_shocks[shock.parameter] += np.log(np.maximum(factor, 1e-12))[:, None] * active
+        return Background(horizon, presence, log_rate, log_vol, log_shocks)
+
+    def log_intercept(self) -> np.ndarray:
+        """(D,) log background rate at typical presence, before covariates and events."""
+        return self.draws.get("intercept")
+
+    @staticmethod
+    def outputs(background: Background, rate: np.ndarray, counts: np.ndarray) -> dict[str, np.ndarray]:
+        """The reported months of a simulation: rate, count, presence, labels, capped share."""
+        horizon = background.horizon
+        n, h = rate.shape
+        keep = slice(horizon.first_reported, None)
+        presence = background.presence
+        out = {"rate": rate[:, keep], "count": counts[:, keep].astype(np.int64)}
+        out["presence"] = (presence if presence is not None else np.full((n, h), np.nan))[:, keep]
+        out["labels"] = np.array(horizon.future.labels[horizon.first_reported:])
+        out["capped_share"] = float((out["rate"] >= RATE_CAP).mean())
+        return out
+
+    def _historical_effects(self, future: TimeAxis) -> tuple[np.ndarray, np.ndarray]:
+        """Effects of the data's events carried into the future (pulses decay, levels stay)."""
+        key = (future.start, future.n)
+        if key not in self._history_cache:
+            self._history_cache[key] = self._compute_historical_effects(future)
+        return self._history_cache[key]
+
+    def _compute_historical_effects(self, future: TimeAxis) -> tuple[np.ndarray, np.ndarray]:
+        hist = self.dataset.axis
+        combined = TimeAxis(hist.freq, hist.start, hist.n + future.n)
+        n = self.draws.n
+        effect = np.zeros((n, future.n))
+        vol = np.zeros((n, future.n))
+        for design in kind_designs(self.dataset.events, combined):
+            spec = MODELLED_KINDS[design.kind]
+            level = self.draws.get(f"{design.kind}_level") if spec.level else None
+            pulse = self.draws.get(f"{design.kind}_pulse")
+            decay = self.draws.get(f"{design.kind}_decay")
+            effect += effect_log_rate(design, level, pulse, decay)[:, hist.n:]
+            if spec.volatility and self.model.volatility_effects:
+                vol += self.draws.get(f"{design.kind}_volatility") @ design.first_after[:, hist.n:]
+        return effect, vol
+
+    def _scenario_event(self, scenario: Scenario, event: EventSpec, index: int, future: TimeAxis,
+                        seed: int) -> tuple[np.ndarray, np.ndarray]:
+        n = self.draws.n
+        rng = stream(seed, "event:" + repr(event))
+        dates = draw_day(event.date, n, rng)
+        ends = None
+        if event.end is not None and MODELLED_KINDS[event.kind].ends_with_event:
+            ends = draw_day(event.end, n, rng)
+        lag, active, after = _future_effect_arrays(future, dates, ends)
+        group = self._event_group(scenario, event, index)
+        kind = event.kind
+        spec = MODELLED_KINDS[kind]
+
+        def component(name: str) -> np.ndarray:
+            if group is not None:
+                groups = [d.groups for d in self.model.kinds if d.kind == kind][0]
+                return self.draws.get(f"{kind}_{name}")[:, groups.index(group)]
+            prior = event.effect_prior or {}
+            return draw_value(prior[name], n, rng) if name in prior else np.zeros(n)
+
+        decay = self.draws.get(f"{kind}_decay")  # check() made sure the kind was fitted
+        effect = component("pulse")[:, None] * decay[:, None] ** lag * active
+        vol = np.zeros_like(effect)
+        if spec.level:
+            effect = effect + component("level")[:, None] * after
+        if spec.volatility and self.model.volatility_effects:
+            vol = component("volatility")[:, None] * after
+        return effect, vol
