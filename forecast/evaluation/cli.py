@@ -12,8 +12,10 @@ from pathlib import Path
 
 from forecast import runs
 
-# the same as forecast.evaluation.backtest.ALL_MODELS (not imported: keeps `forecast --help` light)
+# the same as forecast.evaluation.backtest.ALL_MODELS / KNOWN_MODELS (not imported: keeps
+# `forecast --help` light)
 ALL_MODELS = ("latent_ar", "zero", "last_value", "hist_mean", "negbin", "tsb")
+KNOWN_MODELS = ("latent_ar", "hawkes", "hawkes_powerlaw", "zero", "last_value", "hist_mean", "negbin", "tsb")
 
 
 def add_backtest_args(p: argparse.ArgumentParser) -> None:
@@ -23,7 +25,8 @@ def add_backtest_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--every", type=int, default=1, help="bins between origins (default 1)")
     p.add_argument("--horizon", type=int, default=6, help="bins forecast after each origin (default 6)")
     p.add_argument("--models", default=",".join(ALL_MODELS),
-                   help=f"comma-separated, from {', '.join(ALL_MODELS)} (default all)")
+                   help=f"comma-separated, from {', '.join(KNOWN_MODELS)} (default: "
+                   f"{','.join(ALL_MODELS)}; the Hawkes families need a fully observed counts series)")
     p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786); default: local processes")
     p.add_argument("--workers", type=int, default=2, help="local worker processes (default 2)")
     p.add_argument("--serial", action="store_true", help="run origins one by one in this process")

@@ -113,6 +113,47 @@ class NegBinomial:
         return int(stats.nbinom.ppf(1 - 1e-9, self.n, self.p)) + 1
 
 
+class NegBinomialMixture:
+    """Y ~ NB(mean_d, variance mean_d + c_d^2 mean_d^2), d uniform over the draws."""
+
+    def __init__(self, mean: np.ndarray, overdispersion: np.ndarray) -> None:
+        mean = np.asarray(mean, dtype=float)
+        if (mean < 0).any() or not np.isfinite(mean).all():
+            raise ValueError("negative binomial means must be finite and >= 0")
+        self.mu = mean
+        self.n = 1.0 / np.maximum(np.asarray(overdispersion, dtype=float), 1e-6) ** 2
+        self.p = self.n / (self.n + np.maximum(mean, 1e-300))
+
+    @property
+    def mean(self) -> float:
+        return float(self.mu.mean())
+
+    def cdf(self, k: np.ndarray | float) -> np.ndarray:
+        k = np.asarray(k, dtype=float)
+        out = np.where(self.mu > 0, stats.nbinom.cdf(k[..., None], self.n, self.p), 1.0).mean(axis=-1)
+        return np.where(k < 0, 0.0, out)
+
+    def log_interval(self, lo: float, hi: float) -> float:
+        positive = self.mu > 0
+        below = stats.nbinom.cdf(lo - 1, self.n, self.p) if lo > 0 else np.zeros_like(self.mu)
+        upto = np.ones_like(self.mu) if math.isinf(hi) else stats.nbinom.cdf(hi, self.n, self.p)
+        at_zero = float(lo <= 0)                       # a draw with rate 0 is a point mass at 0
+        prob = float(np.where(positive, np.maximum(upto - below, 0.0), at_zero).mean())
+        return math.log(prob) if prob > 0 else -math.inf
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        idx = rng.integers(0, self.mu.size, n)
+        lam = rng.gamma(self.n[idx], 1.0 / self.n[idx]) * self.mu[idx]
+        return rng.poisson(lam)
+
+    def crps(self, y: float, rng: np.random.Generator) -> float:
+        return float(sr.crps_ensemble(y, self.sample(CRPS_SAMPLES, rng).astype(float)))
+
+    def upper(self) -> int:
+        i = int(np.argmax(self.mu))
+        return int(stats.nbinom.ppf(1 - 1e-9, self.n[i], self.p[i])) + 1 if self.mu[i] > 0 else 1
+
+
 def quantiles(dist, probs: np.ndarray) -> np.ndarray:
     """Smallest k with F(k) >= q, for each q."""
     ks = np.arange(0, dist.upper() + 1)
