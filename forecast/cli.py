@@ -31,7 +31,8 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
 
 def _add_fit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--priors", help="TOML priors overriding priors/default.toml per parameter")
-    p.add_argument("--model", default="latent_ar", help="model family (default latent_ar)")
+    p.add_argument("--model", default="latent_ar",
+                   help="model family: latent_ar (default), hawkes, hawkes_powerlaw")
     p.add_argument("--seed", type=int, default=20240128)
     p.add_argument("--draws", type=int, default=1000)
     p.add_argument("--tune", type=int, default=1000)
@@ -109,6 +110,13 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     return 0 if all(compared.values()) else 1
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from forecast.compare import compare_runs
+
+    print(compare_runs(args.run_dirs))
+    return 0
+
+
 def cmd_backtest(args: argparse.Namespace) -> int:
     from forecast.evaluation.cli import backtest_command
 
@@ -146,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(run)
     _add_fit_args(run)
     run.add_argument("--fit", dest="fit_dir", help="use the posterior of this fit run instead of fitting")
+    run.add_argument("--models", help="several model families, e.g. latent_ar,hawkes (needs --ensemble)")
+    run.add_argument("--ensemble", choices=("stacking",),
+                     help="weigh the --models' forecasts by LOO stacking weights")
     run.add_argument("--out", help="new folder for the run (default runs/<time>-run)")
     run.add_argument("--no-report", action="store_true", help="skip report.html and summary.md")
     run.set_defaults(func=cmd_run)
@@ -167,7 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(validate)
     validate.add_argument("--priors")
     validate.add_argument("--model", default="latent_ar")
+    validate.add_argument("--models", help="check the files against each of these model families")
     validate.set_defaults(func=cmd_validate)
+
+    compare = sub.add_parser("compare", help="PSIS-LOO comparison and stacking weights of fitted runs")
+    compare.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
+                         help="fit or scenario runs on the same data")
+    compare.set_defaults(func=cmd_compare)
 
     backtest = sub.add_parser("backtest", help="rolling-origin backtest of the model against baselines")
     _add_data_args(backtest)

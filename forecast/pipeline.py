@@ -11,8 +11,9 @@ from forecast import runs
 from forecast.errors import InputError
 
 # Everything `forecast rerun` needs to repeat a run (paths as given, made absolute).
-INPUT_KEYS = ("data", "events", "layout", "perpetrator", "target", "freq", "priors", "model", "seed",
-              "draws", "tune", "chains", "sampler", "target_accept", "allow_unconverged", "fit_dir")
+INPUT_KEYS = ("data", "events", "layout", "perpetrator", "target", "freq", "priors", "model", "models",
+              "ensemble", "seed", "draws", "tune", "chains", "sampler", "target_accept", "allow_unconverged",
+              "fit_dir")
 
 
 def _absolute(value):
@@ -46,14 +47,31 @@ def fit_settings(args: argparse.Namespace):
                        sampler=args.sampler, target_accept=args.target_accept)
 
 
-def fit_for_args(args: argparse.Namespace, dataset):
+def model_names(args: argparse.Namespace) -> list[str]:
+    """The model families of a run: --models a,b (an ensemble) or --model."""
+    names = [m.strip() for m in (getattr(args, "models", None) or "").split(",") if m.strip()]
+    if not names:
+        return [args.model]
+    if len(set(names)) != len(names):
+        raise InputError("command line", "--models lists a model twice")
+    if len(names) > 1 and getattr(args, "ensemble", None) != "stacking":
+        raise InputError("command line", "several --models need --ensemble stacking (how to weigh them)")
+    if len(names) > 1 and getattr(args, "fit_dir", None):
+        raise InputError("command line", "--fit gives one posterior; an ensemble fits each of its --models")
+    return names
+
+
+def fit_for_args(args: argparse.Namespace, dataset, model_name: str | None = None):
     """Fit (or reuse the cached fit) and print the diagnostics line."""
     from forecast.fitting import fit
 
     root = Path(args.runs_root)
-    result = fit(dataset, model_name=args.model, priors_file=args.priors, settings=fit_settings(args),
+    model_name = model_name or args.model
+    result = fit(dataset, model_name=model_name, priors_file=args.priors, settings=fit_settings(args),
                  cache_root=None if args.no_cache else root / ".cache",
                  progress=sys.stderr.isatty())
+    if len(model_names(args)) > 1:
+        print(f"model {model_name}:")
     if result.reused:
         print(f"reusing cached fit {result.manifest['fit_key']} (same data, priors, model and settings)")
     diag = result.manifest["diagnostics"]
@@ -72,21 +90,27 @@ def prepare_scenarios(args: argparse.Namespace):
     scenarios = load_scenarios(args.scenarios)
     check_horizons(scenarios)
     dataset = load_data(args)
-    model = make_model(args.model, dataset, args.priors)
-    checker = make_simulator(model, None)
-    for scenario in scenarios:
-        checker.check(scenario)
-    return scenarios, dataset, model
+    models = [make_model(name, dataset, args.priors) for name in model_names(args)]
+    for model in models:
+        checker = make_simulator(model, None)
+        for scenario in scenarios:
+            checker.check(scenario)
+    return scenarios, dataset, models
 
 
 def run_scenarios(args: argparse.Namespace) -> Path:
+    # 1. every input is checked before any sampling
+    scenarios, dataset, models = prepare_scenarios(args)
+    out = runs.new_run_path(args.out, Path(args.runs_root), "run")
+    if len(models) > 1:
+        return _run_ensemble(args, scenarios, dataset, models, out)
+    return _run_single(args, scenarios, dataset, models[0], out)
+
+
+def _run_single(args: argparse.Namespace, scenarios, dataset, model, out: Path) -> Path:
     from forecast.fitting import POSTERIOR, gate, load_fit_run, verdict
     from forecast.scenarios.engine import simulate_scenarios
     from forecast.scenarios.summaries import write_tables
-
-    # 1. every input is checked before any sampling
-    scenarios, dataset, model = prepare_scenarios(args)
-    out = runs.new_run_path(args.out, Path(args.runs_root), "run")
 
     # 2. the posterior: a given fit run, the cache, or a new fit
     if args.fit_dir:
@@ -98,7 +122,7 @@ def run_scenarios(args: argparse.Namespace) -> Path:
             raise InputError(args.fit_dir, "this fit used other priors than --priors gives")
         fit_source = str(args.fit_dir)
     else:
-        result = fit_for_args(args, dataset)
+        result = fit_for_args(args, dataset, model.name)
         gate(result, args.allow_unconverged)
         idata, fit_manifest = result.idata, result.manifest
         fit_source = "cache" if result.reused else "new fit"
@@ -129,6 +153,57 @@ def run_scenarios(args: argparse.Namespace) -> Path:
     return out
 
 
+def _run_ensemble(args: argparse.Namespace, scenarios, dataset, models, out: Path) -> Path:
+    """Fit each model (gated), weigh them by stacking, mix their scenario draws."""
+    from forecast.ensemble import compare_models, mix_scenario_draws, pareto_warnings
+    from forecast.fitting import gate, verdict
+    from forecast.scenarios.engine import simulate_scenarios
+    from forecast.scenarios.summaries import write_tables
+
+    results = {}
+    for model in models:
+        result = fit_for_args(args, dataset, model.name)
+        gate(result, args.allow_unconverged)
+        results[model.name] = result
+    idatas = {name: r.idata for name, r in results.items()}
+    table, high_k = compare_models(idatas)
+    for line in pareto_warnings(high_k, len(dataset.fitted)):
+        print(line, file=sys.stderr)
+    weights = dict(zip(table["model"], table["weight"].astype(float)))
+    print("stacking weights: " + ", ".join(f"{m} {w:.3f}" for m, w in weights.items()))
+    per_model = {r.model.name: simulate_scenarios(r.model, r.idata.posterior, scenarios, args.seed)
+                 for r in results.values()}
+    draws = mix_scenario_draws(per_model, weights, args.seed)
+    lead = max(weights, key=weights.get)
+    statuses = {name: verdict(r.manifest, args.allow_unconverged) for name, r in results.items()}
+    manifest = {
+        **results[lead].manifest, "kind": "run",
+        "verdict": "passed" if all(v == "passed" for v in statuses.values()) else "allowed_unconverged",
+        "allow_unconverged": args.allow_unconverged, "command": runs.command_line(),
+        "scenario_seed": args.seed, "inputs": run_inputs(args),
+        "scenarios": [{"name": s.name, "file": s.source, "sha256": s.sha256, "baseline": s.baseline}
+                      for s in scenarios],
+        "ensemble": {"method": "stacking", "weights": weights, "lead_model": lead,
+                     "loo": table.to_dict(orient="records"),
+                     "pareto_k_above_0.7": high_k,
+                     "fits": {name: {"fit_key": r.manifest["fit_key"], "verdict": statuses[name],
+                                     "diagnostics": r.manifest["diagnostics"]}
+                              for name, r in results.items()}},
+    }
+    with runs.staged_run(out) as tmp:
+        for name, idata in idatas.items():
+            idata.to_netcdf(str(tmp / f"posterior-{name}.nc"))
+        draws.to_netcdf(tmp / "scenarios.nc", engine="h5netcdf")
+        table.to_csv(tmp / "stacking.csv", index=False, float_format="%.6g")
+        manifest["tables"] = write_tables(draws, tmp)
+        if not args.no_report:
+            from forecast.report import write_report
+
+            write_report(tmp, idatas[lead], draws, manifest, dataset)
+        runs.write_json(tmp / runs.MANIFEST, manifest)
+    return out
+
+
 def rebuild_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     """Render the report of an existing scenario run into a new folder (the run is not touched)."""
     import arviz as az
@@ -142,13 +217,20 @@ def rebuild_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     manifest = runs.read_manifest(run_dir)
     if manifest.get("kind") != "run" or not (run_dir / "scenarios.nc").exists():
         raise InputError(run_dir, "is not a scenario run (no scenarios.nc); use `forecast run` first")
-    data_name = manifest["data"]["name"]
-    files = list(manifest["data"]["files"])
-    dataset = load_dataset(None if data_name == "bundled" else files[0],
-                           files[-1] if data_name != "bundled" and len(files) > 1 else None)
+    inputs = manifest.get("inputs")
+    if inputs:       # the data options the run was made with
+        dataset = load_data(argparse.Namespace(**{k: inputs.get(k) for k in
+                                                  ("data", "events", "layout", "perpetrator", "target",
+                                                   "freq")}))
+    else:
+        data_name = manifest["data"]["name"]
+        files = list(manifest["data"]["files"])
+        dataset = load_dataset(None if data_name == "bundled" else files[0],
+                               files[-1] if data_name != "bundled" and len(files) > 1 else None)
     if dataset.content_hash() != manifest["data"]["content_sha256"]:
         raise InputError(run_dir, "its data files have changed since the run; the report would not match")
-    idata = az.from_netcdf(run_dir / POSTERIOR)
+    lead = manifest.get("ensemble", {}).get("lead_model")
+    idata = az.from_netcdf(run_dir / (f"posterior-{lead}.nc" if lead else POSTERIOR))
     draws = xr.load_dataset(run_dir / "scenarios.nc", engine="h5netcdf")
     target = Path(out) if out else runs.new_run_path(None, run_dir.parent, run_dir.name + "-report")
     if target.exists():
@@ -172,8 +254,8 @@ def rerun(run_dir: str | Path, out: str | Path | None, refit: bool) -> tuple[Pat
             raise InputError(path, "scenario file of the original run is gone; cannot rerun")
     recorded = {s["name"]: s["sha256"] for s in manifest["scenarios"]}
     argv = ["run", *inputs["scenarios"]]
-    for key in ("data", "events", "layout", "priors", "model", "seed", "draws", "tune", "chains",
-                "sampler", "target_accept", "freq"):
+    for key in ("data", "events", "layout", "priors", "model", "models", "ensemble", "seed", "draws",
+                "tune", "chains", "sampler", "target_accept", "freq"):
         if inputs.get(key) is not None:
             argv += [f"--{key.replace('_', '-')}", str(inputs[key])]
     for key in ("perpetrator", "target"):
@@ -197,7 +279,8 @@ def rerun(run_dir: str | Path, out: str | Path | None, refit: bool) -> tuple[Pat
     for name in ("summary.csv", "totals.csv", "contrasts.csv", "exceedance.csv", "first_attack.csv"):
         compared[name] = (run_dir / name).read_bytes() == (new_path / name).read_bytes()
     compared["scenarios.nc draws"] = _same_draws(run_dir / "scenarios.nc", new_path / "scenarios.nc")
-    compared["posterior draws"] = _same_posterior(run_dir / "posterior.nc", new_path / "posterior.nc")
+    for posterior in sorted(run_dir.glob("posterior*.nc")):
+        compared[f"{posterior.name} draws"] = _same_posterior(posterior, new_path / posterior.name)
     return new_path, compared
 
 
@@ -211,5 +294,7 @@ def _same_draws(a: Path, b: Path) -> bool:
 def _same_posterior(a: Path, b: Path) -> bool:
     import arviz as az
 
+    if not b.exists():
+        return False
     x, y = az.from_netcdf(a).posterior, az.from_netcdf(b).posterior
     return all(x[v].equals(y[v]) for v in x.data_vars)

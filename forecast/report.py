@@ -21,7 +21,8 @@ from forecast.predictive_checks import outside_central, tail_probabilities
 from forecast.scenarios import summaries
 
 KEY_PARAMETERS = ["elasticity", "decapitation_level", "decapitation_pulse", "decapitation_volatility",
-                  "log_ratio", "rho", "sigma"]
+                  "log_ratio", "rho", "sigma", "branching", "kernel_decay", "kernel_exponent",
+                  "overdispersion"]
 
 
 class Figures:
@@ -78,12 +79,36 @@ def _plain_words(idata: az.InferenceData) -> str:
     if "decapitation_level" in post:
         for group in post["decapitation_group"].values:
             level = post["decapitation_level"].sel(decapitation_group=group).values.ravel()
-            vol = post["decapitation_volatility"].sel(decapitation_group=group).values.ravel()
             factor = float(np.exp(np.median(level)))
-            items.append(f"<li>Killing ({html.escape(str(group))}): lasting change in attacks x"
-                         f"{factor:.2f} (median; P(rise) = {(level > 0).mean():.2f}); "
-                         f"P(more erratic activity afterwards) = {(vol > 0).mean():.2f}.</li>")
+            line = (f"<li>Killing ({html.escape(str(group))}): lasting change in attacks x"
+                    f"{factor:.2f} (median; P(rise) = {(level > 0).mean():.2f})")
+            if "decapitation_volatility" in post:
+                vol = post["decapitation_volatility"].sel(decapitation_group=group).values.ravel()
+                line += f"; P(more erratic activity afterwards) = {(vol > 0).mean():.2f}"
+            items.append(line + ".</li>")
+    if "branching" in post:
+        eta = post["branching"].values.ravel()
+        items.append(f"<li>Self-excitation: each attack triggers on average {np.median(eta):.2f} further "
+                     f"attacks over the following months (90% interval {_q(eta, 0.05):.2f} to "
+                     f"{_q(eta, 0.95):.2f}); that is also the long-run share of attacks that answer "
+                     "earlier attacks rather than the background.</li>")
     return "<h2>What the numbers mean and assume</h2><ul>" + "".join(items) + "</ul>"
+
+
+def _ensemble_section(manifest: dict[str, Any]) -> str:
+    """The stacking weights of an ensemble run (empty for a single model)."""
+    ensemble = manifest.get("ensemble")
+    if not ensemble:
+        return f"<p>Model: {html.escape(str(manifest.get('model', 'latent_ar')))}.</p>"
+    table = pd.DataFrame(ensemble["loo"])
+    notes = "".join(f"<li>{html.escape(m)}: {len(ids)} observation(s) with Pareto k &gt; 0.7 "
+                    f"({html.escape(', '.join(ids))}): its LOO estimate is unreliable there.</li>"
+                    for m, ids in ensemble.get("pareto_k_above_0.7", {}).items() if ids)
+    return ("<h2>Models and their weights</h2><p>The forecasts mix several model families, each "
+            "draw taken from one model in proportion to its stacking weight (the weights that "
+            "maximise the leave-one-out predictive density of the mix). The parameter sections "
+            f"below describe the model with the largest weight, {html.escape(ensemble['lead_model'])}."
+            "</p>" + _table(table, 3) + (f"<ul>{notes}</ul>" if notes else ""))
 
 
 def _first_attack_table(first: pd.DataFrame) -> pd.DataFrame:
@@ -129,6 +154,7 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
     parts = [
         "<h1>Militia attacks on US forces: scenario forecast</h1>",
         _verdict_banner(manifest),
+        _ensemble_section(manifest),
         _plain_words(idata),
         "<h2>What was asked</h2>",
         f"<p>Scenarios: {', '.join(draws['scenario'].values)}. Horizon: {months[0]} to {months[-1]} "

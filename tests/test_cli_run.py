@@ -67,6 +67,6 @@ def test_rerun_reproduces_a_run_byte_for_byte(write, tmp_path, capsys):
     second = tmp_path / "second"
     assert main(["rerun", str(first), "--out", str(second)]) == 0   # samples again, same seed
     out = capsys.readouterr().out
-    assert "summary.csv: identical" in out and "posterior draws: identical" in out
+    assert "summary.csv: identical" in out and "posterior.nc draws: identical" in out
     assert "DIFFERENT" not in out
     assert (first / "summary.csv").read_bytes() == (second / "summary.csv").read_bytes()

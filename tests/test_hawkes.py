@@ -11,7 +11,6 @@ from forecast.data.loaders import load_counts
 from forecast.errors import InputError
 from forecast.models.hawkes import (
     HawkesModel,
-    HawkesPowerLawModel,
     kernel_weights_numpy,
     lag_matrix,
     simulate_series,
@@ -190,7 +189,7 @@ def test_recovers_branching_kernel_and_background_from_simulated_weekly_data(
     path = tmp_path / "weekly.csv"
     frame.to_csv(path, index=False)
     result = fit(load_counts(path), model_name=model_name, cache_root=None, progress=False,
-                 settings=FitSettings(draws=500, tune=500, chains=4, target_accept=0.9))
+                 settings=FitSettings(draws=1000, tune=1000, chains=4))
     assert result.manifest["diagnostics"]["passed"], result.manifest["diagnostics"]["failures"]
     post = result.idata.posterior
     for name, true in [("branching", truth["branching"]), (kernel_var, kernel_parameter),

@@ -1,0 +1,106 @@
+"""Model comparison (PSIS-LOO) and stacking of several models' scenario forecasts.
+
+Comparison needs the same observations in every model's pointwise log-likelihood (variable
+`obs`, dimension `observation`); runs fitted on other data are refused. Stacking weights
+are ArviZ's (`az.compare(method="stacking")`): the weights that maximise the LOO predictive
+density of the mixture. The mixed forecast takes, for each posterior draw index, the draw
+of one model; which model is fixed per draw index for the whole run, so scenarios stay
+paired draw by draw (common random numbers) and contrasts remain meaningful.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from forecast.errors import InputError
+
+PARETO_K_LIMIT = 0.7
+
+
+def check_same_observations(idatas: dict[str, az.InferenceData]) -> list[str]:
+    """The observation ids every model's log-likelihood covers (identical, or an error)."""
+    ids: dict[str, list[str]] = {}
+    for name, idata in idatas.items():
+        if "log_likelihood" not in idata.groups() or "obs" not in idata.log_likelihood:
+            raise InputError(name, "has no pointwise log-likelihood ('obs'); refit it with this version")
+        ids[name] = [str(v) for v in idata.log_likelihood["observation"].values]
+    first_name, first = next(iter(ids.items()))
+    for name, other in ids.items():
+        if other != first:
+            raise InputError(name, f"its log-likelihood covers other observations than {first_name}'s "
+                             f"({len(other)} vs {len(first)}); LOO compares models on the same data only")
+    return first
+
+
+def compare_models(idatas: dict[str, az.InferenceData]) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """LOO table with stacking weights, and per model the observations with Pareto k > 0.7."""
+    if len(idatas) < 2:
+        raise InputError("command line", "comparison needs at least two fitted models")
+    ids = check_same_observations(idatas)
+    high_k: dict[str, list[str]] = {}
+    loos = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")          # the Pareto k are reported below, per observation
+        for name, idata in idatas.items():
+            loo = az.loo(idata, var_name="obs", pointwise=True)
+            loos[name] = loo
+            k = np.asarray(loo.pareto_k).ravel()
+            high_k[name] = [ids[i] for i in np.flatnonzero(k > PARETO_K_LIMIT)]
+        table = az.compare(loos, ic="loo", method="stacking")
+    table = table.rename_axis("model").reset_index()
+    table["pareto_k_above_0.7"] = [len(high_k[m]) for m in table["model"]]
+    return table[["model", "rank", "elpd_loo", "se", "elpd_diff", "dse", "p_loo", "weight",
+                  "pareto_k_above_0.7"]], high_k
+
+
+def pareto_warnings(high_k: dict[str, list[str]], n_obs: int) -> list[str]:
+    out = []
+    for name, bad in high_k.items():
+        if bad:
+            listed = ", ".join(bad[:8]) + (" ..." if len(bad) > 8 else "")
+            out.append(f"WARNING: {name}: {len(bad)} of {n_obs} observations have Pareto k > "
+                       f"{PARETO_K_LIMIT} ({listed}): they are so "
+                       "influential that PSIS-LOO is unreliable there (for the latent AR model: each "
+                       "observation moves its own latent value); read the ranking with care")
+    return out
+
+
+def allocate_draws(weights: dict[str, float], n_draws: int, seed: int) -> np.ndarray:
+    """(n_draws,) index of the model each draw index comes from, in proportion to the weights."""
+    names = list(weights)
+    w = np.array([max(weights[n], 0.0) for n in names], dtype=float)
+    w = w / w.sum()
+    exact = w * n_draws
+    counts = np.floor(exact).astype(int)
+    for i in np.argsort(-(exact - counts), kind="stable")[: n_draws - counts.sum()]:
+        counts[i] += 1                            # largest remainders get the leftover draws
+    owner = np.repeat(np.arange(len(names)), counts)
+    return np.random.default_rng(np.random.SeedSequence([seed, 7919])).permutation(owner)
+
+
+def mix_scenario_draws(draws: dict[str, xr.Dataset], weights: dict[str, float], seed: int) -> xr.Dataset:
+    """One scenario dataset whose draw i is model owner[i]'s draw i."""
+    names = list(draws)
+    sizes = {draws[n].sizes["draw"] for n in names}
+    if len(sizes) != 1:
+        raise InputError("command line", "the models of an ensemble need the same number of posterior "
+                         "draws (same --draws and --chains)")
+    first = draws[names[0]]
+    owner = allocate_draws({n: weights[n] for n in names}, first.sizes["draw"], seed)
+    mixed = first.copy(deep=True)
+    for var in ("rate", "count", "presence"):
+        stacked = np.stack([draws[n][var].values for n in names])          # (M, S, D, H)
+        mixed[var].values = np.take_along_axis(stacked, owner[None, None, :, None], axis=0)[0]
+    mixed["source_model"] = ("draw", np.array(names)[owner])
+    rate = mixed["rate"].values
+    from forecast.scenarios.simulate_base import RATE_CAP
+
+    mixed["capped_share"] = ("scenario", (rate >= RATE_CAP).mean(axis=(1, 2)))
+    mixed.attrs["model"] = "+".join(names)
+    mixed.attrs["ensemble"] = "stacking: " + ", ".join(f"{n} {weights[n]:.3f}" for n in names)
+    return mixed
