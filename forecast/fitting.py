@@ -69,7 +69,7 @@ def make_model(name: str, dataset: Dataset, priors_file: str | Path | None) -> A
 def fit_key(model: Any, settings: FitSettings) -> str:
     """Content hash of everything that determines the posterior."""
     payload = {
-        "model": model.name, "data": model.dataset.content_hash(),
+        "model": model.name, "revision": model.revision, "data": model.dataset.content_hash(),
         "priors": model.priors.to_dict(), "settings": asdict(settings),
         "versions": runs.versions(),
     }

@@ -14,6 +14,32 @@ from forecast.predictive_checks import outside_central, tail_probabilities
 from forecast.timeaxis import month_axis
 
 
+@pytest.mark.parametrize("n", [1, 2, 5, 8, 13, 84, 300])
+def test_ar1_filter_matches_the_sequential_recursion_and_its_gradient(n):
+    import pytensor
+    import pytensor.tensor as pt
+
+    from forecast.models.latent_ar import ar1_filter
+
+    rho, e = pt.dscalar("rho"), pt.dvector("e")
+    u = ar1_filter(rho, e, n)
+    grad = pt.grad(u.sum(), rho, disconnected_inputs="ignore")
+    f = pytensor.function([rho, e], [u, grad], on_unused_input="ignore")
+    x = np.random.default_rng(n).normal(size=n)
+
+    def sequential(r: float) -> np.ndarray:
+        out, prev = np.empty(n), 0.0
+        for t in range(n):
+            prev = r * prev + x[t]
+            out[t] = prev
+        return out
+
+    value, grad = f(0.83, x)
+    np.testing.assert_allclose(value, sequential(0.83), atol=1e-12)
+    numeric = (sequential(0.83 + 1e-6).sum() - sequential(0.83 - 1e-6).sum()) / 2e-6
+    assert grad == pytest.approx(numeric, rel=1e-6, abs=1e-9)
+
+
 def test_bundled_model_builds_with_finite_logp():
     model = LatentARModel(load_bundled()).build()
     logps = model.point_logps()

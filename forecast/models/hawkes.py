@@ -110,6 +110,7 @@ class HawkesModel:
 
     kernel = "geometric"
     name = "hawkes"
+    revision = 1            # bumped whenever the graph changes (cached fits are then not reused)
     default_priors_file: Path = PRIORS_DIR / "hawkes.toml"
     volatility_effects = False
 
