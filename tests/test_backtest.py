@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 
 import numpy as np
@@ -209,9 +208,6 @@ def test_cli_backtest_writes_a_new_run(write, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("FORECAST_RUN_FLAKY") != "1",
-                    reason="failed once in four runs for a reason not yet captured (the backtest issue "
-                           "stays open); run with FORECAST_RUN_FLAKY=1")
 def test_model_backtest_identical_on_local_processes_and_dask(dataset):
     from distributed import LocalCluster
 
