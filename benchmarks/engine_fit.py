@@ -62,6 +62,7 @@ def main() -> None:
     parser.add_argument("--draws", type=int)
     parser.add_argument("--tune", type=int)
     parser.add_argument("--chains", type=int)
+    parser.add_argument("--target-accept", type=float)
     args = parser.parse_args()
 
     from forecast.data.loaders import load_counts
@@ -76,8 +77,8 @@ def main() -> None:
 
     data = Path(args.data)
     dataset = load_counts(data / "counts.csv", data / "events.csv")
-    overrides = {k: v for k, v in (("draws", args.draws), ("tune", args.tune), ("chains", args.chains))
-                 if v is not None}
+    overrides = {k: v for k, v in (("draws", args.draws), ("tune", args.tune), ("chains", args.chains),
+                                   ("target_accept", args.target_accept)) if v is not None}
     settings = FitSettings(**overrides)
     started = time.perf_counter()
     result = fit(dataset, priors_file=args.priors, settings=settings, cache_root=None, progress=False)
