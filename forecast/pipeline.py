@@ -48,13 +48,14 @@ def fit_settings(args: argparse.Namespace):
 
 
 def model_names(args: argparse.Namespace) -> list[str]:
-    """The model families of a run: --models a,b (an ensemble) or --model."""
+    """The model families of a run (--models a,b: an ensemble) or of a check (--models: each)."""
     names = [m.strip() for m in (getattr(args, "models", None) or "").split(",") if m.strip()]
     if not names:
         return [args.model]
     if len(set(names)) != len(names):
         raise InputError("command line", "--models lists a model twice")
-    if len(names) > 1 and getattr(args, "ensemble", None) != "stacking":
+    checking_only = args.command == "validate"
+    if len(names) > 1 and not checking_only and getattr(args, "ensemble", None) != "stacking":
         raise InputError("command line", "several --models need --ensemble stacking (how to weigh them)")
     if len(names) > 1 and getattr(args, "fit_dir", None):
         raise InputError("command line", "--fit gives one posterior; an ensemble fits each of its --models")

@@ -69,3 +69,85 @@ def test_mixing_keeps_draws_paired_across_scenarios():
         expected = (b if source[d] == "b" else a)["rate"].values[:, d]
         np.testing.assert_array_equal(mixed["rate"].values[:, d], expected)   # every scenario, same model
     assert (mixed["capped_share"].values == 0).all()
+
+
+STRETCH = "forecast/data/files/stretch_2023-11_2024-10.csv"
+EVENTS = "forecast/data/files/events.csv"
+
+
+def test_run_with_several_models_needs_the_ensemble_method(tmp_path, capsys):
+    from forecast.cli import main
+
+    base = ["run", "scenarios/status_quo.toml", "--data", STRETCH, "--events", EVENTS,
+            "--runs-root", str(tmp_path)]
+    assert main([*base, "--models", "latent_ar,hawkes"]) == 2
+    assert "--ensemble stacking" in capsys.readouterr().err
+    assert main([*base, "--models", "latent_ar,hawkes", "--ensemble", "stacking", "--fit", "x"]) == 2
+    assert main([*base, "--models", "hawkes,hawkes"]) == 2
+    # a shock only one family has is refused before any fit, naming the family that has it
+    shock = tmp_path / "shock.toml"
+    shock.write_text('name = "s"\n[horizon]\nmonths = 3\n[[shocks]]\nparameter = "branching_multiplier"\n'
+                     'date = "2026-02-01"\nfactor = 2.0\n')
+    assert main(["run", str(shock), "--data", STRETCH, "--events", EVENTS, "--runs-root", str(tmp_path),
+                 "--models", "latent_ar,hawkes", "--ensemble", "stacking"]) == 2
+    assert "belongs to model(s) hawkes" in capsys.readouterr().err
+    assert not any(p.name.endswith("-run") for p in tmp_path.iterdir())
+
+
+@pytest.mark.slow
+def test_cli_ensemble_run_and_compare(tmp_path, capsys):
+    from forecast.cli import main
+
+    out = tmp_path / "ens"
+    tiny = ["--draws", "100", "--tune", "100", "--chains", "2", "--allow-unconverged"]
+    argv = ["run", "scenarios/status_quo.toml", "scenarios/withdrawal.toml", "--data", STRETCH, "--events",
+            EVENTS, "--models", "latent_ar,hawkes", "--ensemble", "stacking", "--out", str(out),
+            "--runs-root", str(tmp_path), *tiny]
+    assert main(argv) == 0
+    import json
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    weights = manifest["ensemble"]["weights"]
+    assert set(weights) == {"latent_ar", "hawkes"} and abs(sum(weights.values()) - 1) < 1e-9
+    draws = xr.load_dataset(out / "scenarios.nc", engine="h5netcdf")
+    shares = {m: float((draws["source_model"].values == m).mean()) for m in weights}
+    for m, w in weights.items():
+        assert abs(shares[m] - w) <= 1 / draws.sizes["draw"] + 1e-12
+    assert "Models and their weights" in (out / "report.html").read_text()
+    assert (out / "posterior-hawkes.nc").exists() and (out / "stacking.csv").exists()
+    capsys.readouterr()
+    assert main(["compare", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "elpd_loo" in text and "latent_ar" in text and "hawkes" in text
+    bundled_fit = tmp_path / "bundled"
+    assert main(["compare", str(out), str(out)]) == 0        # the same run twice: labels stay distinct
+    assert main(["fit", "--data", STRETCH, "--events", EVENTS, "--model", "hawkes", "--out",
+                 str(bundled_fit), "--runs-root", str(tmp_path), "--seed", "5", *tiny]) == 0
+    assert main(["compare", str(out), str(bundled_fit)]) == 0
+
+
+def fake_run(folder, model: str, digest: str, idata: az.InferenceData):
+    import json
+
+    folder.mkdir()
+    idata.to_netcdf(str(folder / "posterior.nc"))
+    (folder / "manifest.json").write_text(json.dumps({"model": model, "data": {"content_sha256": digest}}))
+    return folder
+
+
+def test_compare_command_ranks_runs_and_refuses_other_data(tmp_path, capsys):
+    from forecast.cli import main
+
+    rng = np.random.default_rng(2)
+    y = rng.poisson(5.0, 40)
+    ids = [f"o{i}" for i in range(40)]
+    good = fake_run(tmp_path / "a", "latent_ar", "d1", idata_with_loglik(y, rng.normal(5, 0.2, (2, 200)), ids))
+    bad = fake_run(tmp_path / "b", "hawkes", "d1", idata_with_loglik(y, rng.normal(9, 0.2, (2, 200)), ids))
+    same_fit = idata_with_loglik(y, rng.normal(5, 0.2, (2, 200)), ids)
+    other = fake_run(tmp_path / "c", "hawkes", "d2", same_fit)
+    assert main(["compare", str(good), str(bad)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "PSIS-LOO on 40 observations" in lines[0]
+    assert lines[2].split()[0] == "latent_ar"                  # ranked first
+    assert main(["compare", str(good), str(other)]) == 2
+    assert "other data" in capsys.readouterr().err
