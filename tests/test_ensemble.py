@@ -141,7 +141,8 @@ def test_compare_command_ranks_runs_and_refuses_other_data(tmp_path, capsys):
     rng = np.random.default_rng(2)
     y = rng.poisson(5.0, 40)
     ids = [f"o{i}" for i in range(40)]
-    good = fake_run(tmp_path / "a", "latent_ar", "d1", idata_with_loglik(y, rng.normal(5, 0.2, (2, 200)), ids))
+    good_fit = idata_with_loglik(y, rng.normal(5, 0.2, (2, 200)), ids)
+    good = fake_run(tmp_path / "a", "latent_ar", "d1", good_fit)
     bad = fake_run(tmp_path / "b", "hawkes", "d1", idata_with_loglik(y, rng.normal(9, 0.2, (2, 200)), ids))
     same_fit = idata_with_loglik(y, rng.normal(5, 0.2, (2, 200)), ids)
     other = fake_run(tmp_path / "c", "hawkes", "d2", same_fit)
