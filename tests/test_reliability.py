@@ -157,6 +157,28 @@ def test_fuzzed_priors_files(tmp_path, name, dist, params):
         assert "p.toml" in str(exc)
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.one_of(st.sampled_from(["branching", "kernel_decay", "kernel_exponent", "overdispersion"]),
+                      st.text(min_size=1, max_size=10)),
+       dist=st.one_of(st.sampled_from(["Beta", "Gamma", "LogNormal", "Normal"]), st.text(max_size=8)),
+       params=st.dictionaries(st.sampled_from(["mu", "sigma", "alpha", "beta", "x"]), VALUES, max_size=3))
+def test_fuzzed_hawkes_priors_files(tmp_path, name, dist, params):
+    import tomli_w
+
+    from forecast.models import hawkes
+
+    try:
+        text = tomli_w.dumps({name: {"dist": dist, **params}})
+    except (TypeError, ValueError):
+        return
+    path = tmp_path / "p.toml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        resolve_priors(hawkes.parameter_families(), REPO / "priors" / "hawkes.toml", path)
+    except InputError as exc:
+        assert "p.toml" in str(exc)
+
+
 def test_scenario_files_cannot_name_paths(write, capsys):
     path = write("s.toml", 'name = "x"\ndata = "../../etc/passwd"\n[horizon]\nmonths = 3\n')
     assert main(["validate", str(path)]) == 2
