@@ -63,10 +63,11 @@ def pareto_warnings(high_k: dict[str, list[str]], n_obs: int) -> list[str]:
     for name, bad in high_k.items():
         if bad:
             listed = ", ".join(bad[:8]) + (" ..." if len(bad) > 8 else "")
+            why = " (each observation moves its own latent value)" if name == "latent_ar" else ""
             out.append(f"WARNING: {name}: {len(bad)} of {n_obs} observations have Pareto k > "
-                       f"{PARETO_K_LIMIT} ({listed}): they are so "
-                       "influential that PSIS-LOO is unreliable there (for the latent AR model: each "
-                       "observation moves its own latent value); read the ranking with care")
+                       f"{PARETO_K_LIMIT} ({listed}): they are so influential that PSIS-LOO is "
+                       f"unreliable there{why}; its elpd_loo is likely too optimistic, read the "
+                       "ranking with care")
     return out
 
 
