@@ -63,12 +63,12 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 def cmd_fit(args: argparse.Namespace) -> int:
     from forecast.fitting import gate, write_fit_run
-    from forecast.pipeline import fit_for_args, load_data
+    from forecast.pipeline import fit_for_args, load_data, run_inputs
 
     dataset = load_data(args)
     out = runs.new_run_path(args.out, Path(args.runs_root), "fit")
     result = fit_for_args(args, dataset)
-    path, status = write_fit_run(result, out, args.allow_unconverged)
+    path, status = write_fit_run(result, out, args.allow_unconverged, inputs=run_inputs(args))
     print(f"wrote {path} (verdict: {status})")
     gate(result, args.allow_unconverged)
     return 0
@@ -113,7 +113,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from forecast.compare import compare_runs
 
-    print(compare_runs(args.run_dirs))
+    print(compare_runs(args.run_dirs, refit_high_k=args.refit_high_k))
     return 0
 
 
@@ -184,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare = sub.add_parser("compare", help="PSIS-LOO comparison and stacking weights of fitted runs")
     compare.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
                          help="fit or scenario runs on the same data")
+    compare.add_argument("--refit-high-k", action="store_true",
+                         help="score the latent AR's observations with Pareto k > 0.7 by exact "
+                              "leave-one-out refits (one fit each)")
     compare.set_defaults(func=cmd_compare)
 
     backtest = sub.add_parser("backtest", help="rolling-origin backtest of the model against baselines")

@@ -37,8 +37,14 @@ def check_same_observations(idatas: dict[str, az.InferenceData]) -> list[str]:
     return first
 
 
-def compare_models(idatas: dict[str, az.InferenceData]) -> tuple[pd.DataFrame, dict[str, list[str]]]:
-    """LOO table with stacking weights, and per model the observations with Pareto k > 0.7."""
+def compare_models(idatas: dict[str, az.InferenceData], refits: dict[str, az.SamplingWrapper] | None = None
+                   ) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """LOO table with stacking weights, and per model the observations with Pareto k > 0.7.
+
+    With `refits[model]` (an az.SamplingWrapper), those observations are scored by exact
+    leave-one-out refits instead (az.reloo), and no longer count as unreliable.
+    """
+    refits = refits or {}
     if len(idatas) < 2:
         raise InputError("command line", "comparison needs at least two fitted models")
     ids = check_same_observations(idatas)
@@ -48,6 +54,8 @@ def compare_models(idatas: dict[str, az.InferenceData]) -> tuple[pd.DataFrame, d
         warnings.simplefilter("ignore")          # the Pareto k are reported below, per observation
         for name, idata in idatas.items():
             loo = az.loo(idata, var_name="obs", pointwise=True)
+            if name in refits and (np.asarray(loo.pareto_k) > PARETO_K_LIMIT).any():
+                loo = az.reloo(refits[name], loo_orig=loo, k_thresh=PARETO_K_LIMIT, verbose=False)
             loos[name] = loo
             k = np.asarray(loo.pareto_k).ravel()
             high_k[name] = [ids[i] for i in np.flatnonzero(k > PARETO_K_LIMIT)]

@@ -179,11 +179,14 @@ def verdict(manifest: dict[str, Any], allow_unconverged: bool) -> str:
     return "allowed_unconverged" if allow_unconverged else "refused"
 
 
-def write_fit_run(result: FitResult, out: Path, allow_unconverged: bool) -> tuple[Path, str]:
+def write_fit_run(result: FitResult, out: Path, allow_unconverged: bool,
+                  inputs: dict[str, Any] | None = None) -> tuple[Path, str]:
     """Write posterior.nc and manifest.json into a new run folder; return (path, verdict)."""
     status = verdict(result.manifest, allow_unconverged)
     manifest = {**result.manifest, "verdict": status, "allow_unconverged": allow_unconverged,
                 "reused_cached_fit": result.reused, "command": runs.command_line()}
+    if inputs is not None:
+        manifest["inputs"] = inputs
     with runs.staged_run(out) as tmp:
         result.idata.to_netcdf(str(tmp / POSTERIOR))
         runs.write_json(tmp / runs.MANIFEST, manifest)

@@ -24,7 +24,8 @@ def _absolute(value):
 
 def run_inputs(args: argparse.Namespace) -> dict:
     inputs = {key: _absolute(getattr(args, key, None)) for key in INPUT_KEYS}
-    inputs["scenarios"] = [str(Path(p).resolve()) for p in args.scenarios]
+    if getattr(args, "scenarios", None):
+        inputs["scenarios"] = [str(Path(p).resolve()) for p in args.scenarios]
     return inputs
 
 

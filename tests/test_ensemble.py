@@ -152,3 +152,35 @@ def test_compare_command_ranks_runs_and_refuses_other_data(tmp_path, capsys):
     assert lines[2].split()[0] == "latent_ar"                  # ranked first
     assert main(["compare", str(good), str(other)]) == 2
     assert "other data" in capsys.readouterr().err
+
+
+def test_exact_loo_refit_drops_the_row_and_scores_it_under_the_refit(write):
+    from forecast.data.loaders import load_counts
+    from forecast.exact_loo import LeaveOneOutRefit
+    from tests.conftest import counts_csv
+
+    dataset = load_counts(write("c.csv", counts_csv(12)))
+    ids = list(dataset.fitted["id"])
+    y = dataset.fitted["count"].to_numpy()
+    rng = np.random.default_rng(4)
+    rate = rng.gamma(40.0, 0.1, (2, 100, dataset.axis.n))           # (chain, draw, bin), mean 4
+    loglik = stats.poisson.logpmf(y[None, None, :], rate)
+    idata = az.from_dict(posterior={"rate": rate}, log_likelihood={"obs": loglik},
+                         coords={"observation": ids, "bin": dataset.axis.labels},
+                         dims={"obs": ["observation"], "rate": ["bin"]})
+    seen = []
+
+    def fit_one(data):
+        seen.append(len(data.fitted))
+        return idata                                   # a "refit" that returns the same posterior
+
+    wrapper = LeaveOneOutRefit(dataset, fit_one, idata)
+    data_ex, row_id = wrapper.sel_observations(np.array([3]))
+    assert row_id == ids[3] and len(data_ex.fitted) == 11 and row_id not in set(data_ex.fitted["id"])
+    np.testing.assert_allclose(wrapper.log_likelihood__i(row_id, idata).values, loglik[..., 3])
+    loo = az.loo(idata, pointwise=True)
+    exact = az.reloo(wrapper, loo_orig=loo, k_thresh=-np.inf, verbose=False)   # refit every row
+    assert seen == [11] * 12
+    lppd = np.log(np.exp(loglik).mean(axis=(0, 1)))
+    np.testing.assert_allclose(exact.loo_i.values, lppd)
+    assert (exact.pareto_k.values == 0).all()
