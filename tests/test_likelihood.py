@@ -57,3 +57,15 @@ def test_numpy_reference_agrees_with_graph():
     lo, hi, mu = (np.array(x, dtype=float) for x in zip(*CASES))
     graph = compiled(IntervalTable.build(lo.astype(int), hi))(mu)[0]
     np.testing.assert_allclose(interval_logp_numpy(mu, lo, hi), graph, rtol=1e-7)
+
+
+def test_numpy_interval_logp_stays_finite_far_in_the_upper_tail():
+    from scipy import stats
+
+    from forecast.models.likelihood import interval_logp_numpy
+
+    mu = np.array([1e6, 1e9, 1e9])
+    got = interval_logp_numpy(mu, np.array([3, 3, 2]), np.array([3, 3, 4]))
+    expected = [stats.poisson.logpmf(3, 1e6), stats.poisson.logpmf(3, 1e9),
+                np.logaddexp.reduce(stats.poisson.logpmf([2, 3, 4], 1e9))]
+    np.testing.assert_allclose(got, expected, rtol=1e-12)

@@ -78,4 +78,15 @@ def interval_logp_numpy(mu: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.nd
     with np.errstate(divide="ignore", invalid="ignore"):
         out = upper + np.log1p(-np.exp(np.minimum(lower - upper, 0.0)))
         sf = stats.poisson.logsf(lo - 1, mu)
-    return np.where(np.isfinite(hi), out, np.where(lo > 0, sf, 0.0))
+    out = np.where(np.isfinite(hi), out, np.where(lo > 0, sf, 0.0))
+    # Far in the upper tail of mu both cdfs underflow to -inf and their difference is NaN:
+    # sum the pmf over lo..hi instead (exact counts are the pmf itself).
+    broken = np.isnan(out) & np.isfinite(hi)
+    if broken.any():
+        k_lo, k_hi, m = lo[broken], hi[broken], mu[broken]
+        width = int(np.max(k_hi - k_lo)) + 1
+        ks = k_lo[:, None] + np.arange(width)[None, :]
+        terms = np.where(ks <= k_hi[:, None], stats.poisson.logpmf(ks, m[:, None]), -np.inf)
+        out = out.copy()
+        out[broken] = special.logsumexp(terms, axis=1)
+    return out
