@@ -247,3 +247,19 @@ def test_sbc_only_page_has_rank_histograms(tmp_path):
     html = (out / "backtest.html").read_text()
     assert "Simulation-based calibration" in html and "data:image/png;base64" in html
     assert (out / "sbc.csv").exists()
+
+
+def test_quantiles_by_bisection_match_the_tabulated_cdf():
+    from forecast.evaluation.predictive import NegBinomial, NegBinomialMixture, PoissonMixture, quantiles
+
+    rng = np.random.default_rng(3)
+    probs = np.array([0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975])
+    for dist in (PoissonMixture(rng.gamma(2.0, 3.0, 500)), PoissonMixture(0.0), PoissonMixture(7.5),
+                 NegBinomial.from_mean(12.0, 2.0), NegBinomialMixture(rng.gamma(2.0, 3.0, 300),
+                                                                      np.full(300, 0.6))):
+        ks = np.arange(0, dist.upper() + 1)
+        table = ks[np.minimum(np.searchsorted(dist.cdf(ks), probs - 1e-12, side="left"), ks.size - 1)]
+        np.testing.assert_array_equal(quantiles(dist, probs), table)
+    # a heavy-tailed mixture (one explosive draw) is answered without tabulating millions of counts
+    heavy = NegBinomialMixture(np.concatenate([np.full(999, 2.0), [5e7]]), np.full(1000, 0.5))
+    assert quantiles(heavy, np.array([0.5]))[0] <= 3

@@ -155,11 +155,20 @@ class NegBinomialMixture:
 
 
 def quantiles(dist, probs: np.ndarray) -> np.ndarray:
-    """Smallest k with F(k) >= q, for each q."""
-    ks = np.arange(0, dist.upper() + 1)
-    cdf = dist.cdf(ks)
-    idx = np.searchsorted(cdf, np.asarray(probs) - 1e-12, side="left")
-    return ks[np.minimum(idx, ks.size - 1)]
+    """Smallest k with F(k) >= q, for each q (by bisection: a mixture with a heavy upper tail
+    can reach millions, where tabulating the cdf over every count would not fit in memory)."""
+    upper = dist.upper()
+    out = []
+    for q in np.atleast_1d(probs):
+        lo, hi = 0, upper
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if float(dist.cdf(float(mid))) >= q - 1e-12:
+                hi = mid
+            else:
+                lo = mid + 1
+        out.append(lo)
+    return np.array(out, dtype=int)
 
 
 def score(dist, lo: float, hi: float, rng: np.random.Generator) -> dict[str, float]:
