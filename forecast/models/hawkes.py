@@ -36,6 +36,7 @@ from forecast.data.dataset import Dataset
 from forecast.errors import InputError
 from forecast.models.effects import MODELLED_KINDS, KindDesign, kind_designs
 from forecast.models.sampling import sample_posterior
+from forecast.models.scaling import Scaling
 from forecast.priors import PRIORS_DIR, Priors, resolve_priors
 
 KERNELS = ("geometric", "power_law")
@@ -128,12 +129,8 @@ class HawkesModel:
                     members[family] = groups.get(kind, [])
         self.priors: Priors = resolve_priors(parameter_families(), self.default_priors_file,
                                              self.priors_file, members=members)
-        cov = dataset.covariates
-        self.cov_mean = cov.mean().to_numpy() if not cov.empty else np.zeros(0)
-        self.cov_sd = cov.std(ddof=0).replace(0, 1).to_numpy() if not cov.empty else np.zeros(0)
-        self.presence_ref = (
-            float(np.exp(np.mean(np.log(dataset.presence)))) if dataset.presence is not None else 1.0
-        )
+        scaling = Scaling.of(dataset)
+        self.cov_mean, self.cov_sd, self.presence_ref = scaling.cov_mean, scaling.cov_sd, scaling.presence_ref
         self.model: pm.Model | None = None
 
     def coords(self) -> dict[str, Any]:

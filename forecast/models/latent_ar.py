@@ -25,6 +25,7 @@ from forecast.data.dataset import Dataset
 from forecast.models.effects import MODELLED_KINDS, KindDesign, kind_designs
 from forecast.models.likelihood import IntervalTable, interval_logp
 from forecast.models.sampling import sample_posterior
+from forecast.models.scaling import Scaling
 from forecast.priors import PRIORS_DIR, Priors, resolve_priors
 
 
@@ -95,14 +96,8 @@ class LatentARModel:
             parameter_families(), self.default_priors_file, self.priors_file,
             members={**members, **self._group_members()},
         )
-        cov = dataset.covariates
-        self.cov_mean = cov.mean().to_numpy() if not cov.empty else np.zeros(0)
-        self.cov_sd = cov.std(ddof=0).replace(0, 1).to_numpy() if not cov.empty else np.zeros(0)
-        # log presence is centred on its geometric mean so that the intercept and the
-        # elasticity are not strongly correlated in the posterior
-        self.presence_ref = (
-            float(np.exp(np.mean(np.log(dataset.presence)))) if dataset.presence is not None else 1.0
-        )
+        scaling = Scaling.of(dataset)
+        self.cov_mean, self.cov_sd, self.presence_ref = scaling.cov_mean, scaling.cov_sd, scaling.presence_ref
         self.model: pm.Model | None = None
 
     def _group_members(self) -> dict[str, list[str] | None]:
