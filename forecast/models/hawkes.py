@@ -28,13 +28,13 @@ from typing import Any
 
 import arviz as az
 import numpy as np
-import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
 
 from forecast.data.dataset import Dataset
 from forecast.errors import InputError
 from forecast.models.effects import MODELLED_KINDS, KindDesign, kind_designs
+from forecast.models.event_graph import event_effect_graph, group_members
 from forecast.models.sampling import sample_posterior
 from forecast.models.scaling import Scaling
 from forecast.priors import PRIORS_DIR, Priors, resolve_priors
@@ -121,12 +121,8 @@ class HawkesModel:
         self.first, self.counts, self.ids = observed_series(dataset)
         self.lags = KERNEL_LAGS[dataset.axis.freq]
         self.kinds: list[KindDesign] = kind_designs(dataset.events, dataset.axis)
-        groups = {d.kind: d.groups for d in self.kinds}
-        members: dict[str, list[str] | None] = {"covariate": list(dataset.covariates.columns)}
-        for family in parameter_families():
-            for kind in MODELLED_KINDS:
-                if family.startswith(kind + "_") and not family.endswith("_decay"):
-                    members[family] = groups.get(kind, [])
+        members = {"covariate": list(dataset.covariates.columns),
+                   **group_members(parameter_families(), self.kinds)}
         self.priors: Priors = resolve_priors(parameter_families(), self.default_priors_file,
                                              self.priors_file, members=members)
         scaling = Scaling.of(dataset)
@@ -166,7 +162,7 @@ class HawkesModel:
                 betas = [priors.get("covariate", c).rv(f"beta_{c}") for c in ds.covariates.columns]
                 log_mu = log_mu + pt.dot(x, pm.Deterministic("beta", pt.stack(betas), dims="covariate"))
             for design in self.kinds:
-                log_mu = log_mu + self._effect_graph(design)[first:]
+                log_mu = log_mu + event_effect_graph(design, priors, volatility=False)[0][first:]
             background = pm.Deterministic("background", pt.exp(log_mu), dims="bin")
             excitation = pt.dot(lag_matrix(self.counts, self.lags), self.kernel_graph())
             rate = pm.Deterministic("rate", background + eta * excitation, dims="bin")
@@ -176,28 +172,9 @@ class HawkesModel:
         self.model = model
         return model
 
-    def _effect_graph(self, design: KindDesign) -> Any:
-        kind, spec, priors = design.kind, MODELLED_KINDS[design.kind], self.priors
-
-        def per_group(component: str) -> Any:
-            family = f"{kind}_{component}"
-            parts = [priors.get(family, g).rv(f"{family}__{g}") for g in design.groups]
-            return pm.Deterministic(family, pt.stack(parts), dims=f"{kind}_group")
-
-        pulse = per_group("pulse")
-        decay = priors.get(f"{kind}_decay").rv(f"{kind}_decay")
-        effect = pt.dot(pulse[design.group_of_event], pt.exp(design.lag * pt.log(decay)) * design.active)
-        if spec.level:
-            effect = effect + pt.dot(per_group("level")[design.group_of_event], design.after)
-        return effect
-
     def fit(self, **kwargs: Any) -> az.InferenceData:
         """Sample the posterior (see `sample_posterior` for the settings)."""
         return sample_posterior(self.model or self.build(), **kwargs)
-
-    def history(self) -> pd.Series:
-        """The observed counts the excitation of the first forecast bins reads."""
-        return pd.Series(self.counts, index=self.dataset.axis.labels[self.first:])
 
 
 class HawkesPowerLawModel(HawkesModel):

@@ -23,6 +23,7 @@ import pytensor.tensor as pt
 
 from forecast.data.dataset import Dataset
 from forecast.models.effects import MODELLED_KINDS, KindDesign, kind_designs
+from forecast.models.event_graph import event_effect_graph, group_members
 from forecast.models.likelihood import IntervalTable, interval_logp
 from forecast.models.sampling import sample_posterior
 from forecast.models.scaling import Scaling
@@ -94,21 +95,11 @@ class LatentARModel:
                                          "covariate": list(dataset.covariates.columns)}
         self.priors: Priors = resolve_priors(
             parameter_families(), self.default_priors_file, self.priors_file,
-            members={**members, **self._group_members()},
+            members={**members, **group_members(parameter_families(), self.kinds)},
         )
         scaling = Scaling.of(dataset)
         self.cov_mean, self.cov_sd, self.presence_ref = scaling.cov_mean, scaling.cov_sd, scaling.presence_ref
         self.model: pm.Model | None = None
-
-    def _group_members(self) -> dict[str, list[str] | None]:
-        """Event groups may refine per-group priors; the decay is per kind."""
-        out: dict[str, list[str] | None] = {}
-        groups = {d.kind: d.groups for d in self.kinds}
-        for family in parameter_families():
-            for kind in MODELLED_KINDS:
-                if family.startswith(kind + "_") and not family.endswith("_decay"):
-                    out[family] = groups.get(kind, [])
-        return out
 
     # ------------------------------------------------------------------ graph
     def coords(self) -> dict[str, Any]:
@@ -140,7 +131,7 @@ class LatentARModel:
                 log_rate_mean = log_rate_mean + pt.dot(x, beta)
             log_sigma = pt.log(priors.get("sigma").rv("sigma")) * pt.ones(n_bins)
             for design in self.kinds:
-                effect, log_vol = self._effect_graph(design)
+                effect, log_vol = event_effect_graph(design, priors, volatility=True)
                 log_rate_mean = log_rate_mean + effect
                 log_sigma = log_sigma + log_vol
             rho = priors.get("rho").rv("rho")
@@ -162,26 +153,6 @@ class LatentARModel:
             )
         self.model = model
         return model
-
-    def _effect_graph(self, design: KindDesign) -> tuple[Any, Any]:
-        kind, spec, priors = design.kind, MODELLED_KINDS[design.kind], self.priors
-        dims = f"{kind}_group"
-
-        def per_group(component: str) -> Any:
-            family = f"{kind}_{component}"
-            parts = [priors.get(family, g).rv(f"{family}__{g}") for g in design.groups]
-            return pm.Deterministic(family, pt.stack(parts), dims=dims)
-
-        pulse = per_group("pulse")
-        decay = priors.get(f"{kind}_decay").rv(f"{kind}_decay")
-        decayed = pt.exp(design.lag * pt.log(decay)) * design.active
-        effect = pt.dot(pulse[design.group_of_event], decayed)
-        if spec.level:
-            effect = effect + pt.dot(per_group("level")[design.group_of_event], design.after)
-        log_vol = 0.0
-        if spec.volatility:
-            log_vol = pt.dot(per_group("volatility"), design.first_after)
-        return effect, log_vol
 
     def _ratios(self) -> Any:
         others = self.dataset.definitions[1:]
