@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import arviz as az
-import numpy as np
 
 from forecast import runs
 from forecast.ensemble import compare_models, pareto_warnings
@@ -75,12 +74,7 @@ def compare_runs(run_dirs: list[str | Path], refit_high_k: bool = False) -> str:
             idatas[label] = az.from_netcdf(path)
             if refit_high_k and name == "latent_ar":
                 refits[label] = _refitter(run_dir, manifest, idatas[label])
-    for label in refits:
-        k = np.asarray(az.loo(idatas[label], var_name="obs", pointwise=True).pareto_k)
-        if (k > 0.7).sum() > MAX_REFITS:
-            raise InputError("command line", f"{label}: {(k > 0.7).sum()} observations have Pareto k > 0.7; "
-                             f"more than {MAX_REFITS} refits: use the backtest instead")
-    table, high_k = compare_models(idatas, refits)
+    table, high_k = compare_models(idatas, refits, max_refits=MAX_REFITS)
     n_obs = next(iter(idatas.values())).log_likelihood.sizes["observation"]
     lines = pareto_warnings(high_k, n_obs)
     how = " (exact refits for the latent AR's Pareto k > 0.7)" if refits else ""

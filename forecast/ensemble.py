@@ -18,6 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from forecast.errors import InputError
+from forecast.scenarios.simulate_base import RATE_CAP
 
 PARETO_K_LIMIT = 0.7
 
@@ -37,27 +38,31 @@ def check_same_observations(idatas: dict[str, az.InferenceData]) -> list[str]:
     return first
 
 
-def compare_models(idatas: dict[str, az.InferenceData], refits: dict[str, az.SamplingWrapper] | None = None
-                   ) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+def compare_models(idatas: dict[str, az.InferenceData], refits: dict[str, az.SamplingWrapper] | None = None,
+                   max_refits: int = 30) -> tuple[pd.DataFrame, dict[str, list[str]]]:
     """LOO table with stacking weights, and per model the observations with Pareto k > 0.7.
 
     With `refits[model]` (an az.SamplingWrapper), those observations are scored by exact
-    leave-one-out refits instead (az.reloo), and no longer count as unreliable.
+    leave-one-out refits instead (az.reloo, one fit each, at most `max_refits` per model),
+    and no longer count as unreliable.
     """
     refits = refits or {}
     if len(idatas) < 2:
         raise InputError("command line", "comparison needs at least two fitted models")
     ids = check_same_observations(idatas)
     high_k: dict[str, list[str]] = {}
-    loos = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")          # the Pareto k are reported below, per observation
-        for name, idata in idatas.items():
-            loo = az.loo(idata, var_name="obs", pointwise=True)
+        loos = {name: az.loo(idata, var_name="obs", pointwise=True) for name, idata in idatas.items()}
+        for name in refits:                      # refuse before any refit starts
+            n_high = int((np.asarray(loos[name].pareto_k) > PARETO_K_LIMIT).sum())
+            if n_high > max_refits:
+                raise InputError("command line", f"{name}: {n_high} observations have Pareto k > "
+                                 f"{PARETO_K_LIMIT}; more than {max_refits} refits: use the backtest instead")
+        for name, loo in loos.items():
             if name in refits and (np.asarray(loo.pareto_k) > PARETO_K_LIMIT).any():
-                loo = az.reloo(refits[name], loo_orig=loo, k_thresh=PARETO_K_LIMIT, verbose=False)
-            loos[name] = loo
-            k = np.asarray(loo.pareto_k).ravel()
+                loos[name] = az.reloo(refits[name], loo_orig=loo, k_thresh=PARETO_K_LIMIT, verbose=False)
+            k = np.asarray(loos[name].pareto_k).ravel()
             high_k[name] = [ids[i] for i in np.flatnonzero(k > PARETO_K_LIMIT)]
         table = az.compare(loos, ic="loo", method="stacking")
     table = table.rename_axis("model").reset_index()
@@ -107,8 +112,6 @@ def mix_scenario_draws(draws: dict[str, xr.Dataset], weights: dict[str, float], 
         mixed[var].values = np.take_along_axis(stacked, owner[None, None, :, None], axis=0)[0]
     mixed["source_model"] = ("draw", np.array(names)[owner])
     rate = mixed["rate"].values
-    from forecast.scenarios.simulate_base import RATE_CAP
-
     mixed["capped_share"] = ("scenario", (rate >= RATE_CAP).mean(axis=(1, 2)))
     mixed.attrs["model"] = "+".join(names)
     mixed.attrs["ensemble"] = "stacking: " + ", ".join(f"{n} {weights[n]:.3f}" for n in names)

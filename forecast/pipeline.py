@@ -49,18 +49,21 @@ def fit_settings(args: argparse.Namespace):
 
 
 def model_names(args: argparse.Namespace) -> list[str]:
-    """The model families of a run (--models a,b: an ensemble) or of a check (--models: each)."""
+    """The model families named by --models a,b (or --model)."""
     names = [m.strip() for m in (getattr(args, "models", None) or "").split(",") if m.strip()]
     if not names:
         return [args.model]
     if len(set(names)) != len(names):
         raise InputError("command line", "--models lists a model twice")
-    checking_only = args.command == "validate"
-    if len(names) > 1 and not checking_only and getattr(args, "ensemble", None) != "stacking":
-        raise InputError("command line", "several --models need --ensemble stacking (how to weigh them)")
-    if len(names) > 1 and getattr(args, "fit_dir", None):
-        raise InputError("command line", "--fit gives one posterior; an ensemble fits each of its --models")
     return names
+
+
+def check_ensemble_options(args: argparse.Namespace, names: list[str]) -> None:
+    """A run of several models is an ensemble: it needs a weighting and fits each model itself."""
+    if len(names) > 1 and args.ensemble != "stacking":
+        raise InputError("command line", "several --models need --ensemble stacking (how to weigh them)")
+    if len(names) > 1 and args.fit_dir:
+        raise InputError("command line", "--fit gives one posterior; an ensemble fits each of its --models")
 
 
 def fit_for_args(args: argparse.Namespace, dataset, model_name: str | None = None):
@@ -72,8 +75,6 @@ def fit_for_args(args: argparse.Namespace, dataset, model_name: str | None = Non
     result = fit(dataset, model_name=model_name, priors_file=args.priors, settings=fit_settings(args),
                  cache_root=None if args.no_cache else root / ".cache",
                  progress=sys.stderr.isatty())
-    if len(model_names(args)) > 1:
-        print(f"model {model_name}:")
     if result.reused:
         print(f"reusing cached fit {result.manifest['fit_key']} (same data, priors, model and settings)")
     diag = result.manifest["diagnostics"]
@@ -102,6 +103,7 @@ def prepare_scenarios(args: argparse.Namespace):
 
 def run_scenarios(args: argparse.Namespace) -> Path:
     # 1. every input is checked before any sampling
+    check_ensemble_options(args, model_names(args))
     scenarios, dataset, models = prepare_scenarios(args)
     out = runs.new_run_path(args.out, Path(args.runs_root), "run")
     if len(models) > 1:
@@ -164,6 +166,7 @@ def _run_ensemble(args: argparse.Namespace, scenarios, dataset, models, out: Pat
 
     results = {}
     for model in models:
+        print(f"model {model.name}:")
         result = fit_for_args(args, dataset, model.name)
         gate(result, args.allow_unconverged)
         results[model.name] = result
