@@ -95,6 +95,14 @@ def run_peer(script: str, data: Path, out: Path, stage: str) -> dict:
     return stage_done(out, stage, payload)
 
 
+def run_result_script(stage: str, what: str, cmd: list[str], out: Path, result: Path) -> tuple[dict, dict]:
+    """Run a benchmark script that writes its numbers to `result` (JSON); (payload, child info)."""
+    res = run_child(cmd, REPO, out / f"{stage}.log")
+    if res["rc"] != 0:
+        raise RuntimeError(f"{what} exited {res['rc']}; see {res['log']}")
+    return {**json.loads(result.read_text()), "peak_rss_mib": res["peak_rss_mib"]}, res
+
+
 def run_engine(data: Path, out: Path, stage: str, priors: str | None, quick: bool) -> dict:
     result = out / f"{stage}-result.json"
     cmd = [PY, str(HERE / "engine_fit.py"), str(data), "--out", str(result)]
@@ -105,11 +113,8 @@ def run_engine(data: Path, out: Path, stage: str, priors: str | None, quick: boo
     if quick:
         cmd += ["--draws", "100", "--tune", "100", "--chains", "2"]
     log(f"{stage}: engine fit, priors {priors or 'priors/default.toml'}")
-    res = run_child(cmd, REPO, out / f"{stage}.log")
-    if res["rc"] != 0:
-        raise RuntimeError(f"engine fit exited {res['rc']}; see {res['log']}")
-    payload = {**json.loads(result.read_text()), "peak_rss_mib": res["peak_rss_mib"],
-               "process_wall_s": res["child_wall_s"]}
+    payload, res = run_result_script(stage, "engine fit", cmd, out, result)
+    payload["process_wall_s"] = res["child_wall_s"]
     log(f"{stage}: {res['stdout'].strip()}  peak {payload['peak_rss_mib']:.0f} MiB")
     return stage_done(out, stage, payload)
 
@@ -120,10 +125,7 @@ def run_agreement(data: Path, out: Path, quick: bool) -> dict:
     if quick:
         cmd += ["--draws", "100", "--tune", "100", "--chains", "2"]
     log("agreement: careful model in-process (numpyro)")
-    res = run_child(cmd, REPO, out / "agreement.log")
-    if res["rc"] != 0:
-        raise RuntimeError(f"careful_agreement exited {res['rc']}; see {res['log']}")
-    payload = {**json.loads(result.read_text()), "peak_rss_mib": res["peak_rss_mib"]}
+    payload, res = run_result_script("agreement", "careful_agreement", cmd, out, result)
     log(f"agreement: {res['stdout'].strip()}")
     return stage_done(out, "agreement", payload)
 
@@ -133,10 +135,7 @@ def run_scenarios(data: Path, out: Path, priors: str) -> dict:
     cmd = [PY, str(HERE / "scenario_throughput.py"), str(data), str(out / "engine-posterior.nc"),
            "--out", str(result), "--priors", priors]
     log("scenarios: engine simulate_scenarios vs pm.sample_posterior_predictive")
-    res = run_child(cmd, REPO, out / "scenarios.log")
-    if res["rc"] != 0:
-        raise RuntimeError(f"scenario_throughput exited {res['rc']}; see {res['log']}")
-    payload = {**json.loads(result.read_text()), "peak_rss_mib": res["peak_rss_mib"]}
+    payload, res = run_result_script("scenarios", "scenario_throughput", cmd, out, result)
     log(f"scenarios: {res['stdout'].strip()}")
     return stage_done(out, "scenarios", payload)
 
