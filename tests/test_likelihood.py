@@ -69,3 +69,14 @@ def test_numpy_interval_logp_stays_finite_far_in_the_upper_tail():
     expected = [stats.poisson.logpmf(3, 1e6), stats.poisson.logpmf(3, 1e9),
                 np.logaddexp.reduce(stats.poisson.logpmf([2, 3, 4], 1e9))]
     np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_numpy_reference_stays_finite_and_exact_far_below_the_interval():
+    """mu far below the interval: a difference of cdfs near 1 would cancel to log 0."""
+    lo = np.array([24.0, 46.0, 15.0, 204.0, 30.0])
+    hi = np.array([24.0, 48.0, 25.0, np.inf, np.inf])
+    mu = np.array([0.78, 0.35, 0.29, 0.64, 3.7])
+    graph = compiled(IntervalTable.build(lo.astype(int), hi))(mu)[0]
+    got = interval_logp_numpy(mu, lo, hi)
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, graph, rtol=1e-9)

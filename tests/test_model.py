@@ -14,30 +14,62 @@ from forecast.predictive_checks import outside_central, tail_probabilities
 from forecast.timeaxis import month_axis
 
 
-@pytest.mark.parametrize("n", [1, 2, 5, 8, 13, 84, 300])
-def test_ar1_filter_matches_the_sequential_recursion_and_its_gradient(n):
+@pytest.mark.parametrize("mode", ["NUMBA", "FAST_RUN"])
+@pytest.mark.parametrize("n", [1, 2, 5, 84, 300])
+def test_ar1_filter_matches_the_sequential_recursion_and_its_gradient(n, mode):
+    """Numba (what nutpie samples) and numpy (PyMC's predictive) implementations of the Op."""
     import pytensor
     import pytensor.tensor as pt
 
-    from forecast.models.latent_ar import ar1_filter
+    from forecast.models.ar1_op import ar1_filter_op
 
+    rng = np.random.default_rng(n)
+    x, weights = rng.normal(size=n), rng.normal(size=n)
     rho, e = pt.dscalar("rho"), pt.dvector("e")
-    u = ar1_filter(rho, e, n)
-    grad = pt.grad(u.sum(), rho, disconnected_inputs="ignore")
-    f = pytensor.function([rho, e], [u, grad], on_unused_input="ignore")
-    x = np.random.default_rng(n).normal(size=n)
+    u = ar1_filter_op(rho, e)
+    objective = (pt.sin(u) * weights).sum()
+    f = pytensor.function([rho, e], [u, *pt.grad(objective, [rho, e])], mode=mode)
 
-    def sequential(r: float) -> np.ndarray:
+    def sequential(r: float, innovations: np.ndarray) -> np.ndarray:
         out, prev = np.empty(n), 0.0
         for t in range(n):
-            prev = r * prev + x[t]
+            prev = r * prev + innovations[t]
             out[t] = prev
         return out
 
-    value, grad = f(0.83, x)
-    np.testing.assert_allclose(value, sequential(0.83), atol=1e-12)
-    numeric = (sequential(0.83 + 1e-6).sum() - sequential(0.83 - 1e-6).sum()) / 2e-6
-    assert grad == pytest.approx(numeric, rel=1e-6, abs=1e-9)
+    def sequential_objective(r: float, innovations: np.ndarray) -> float:
+        return float((np.sin(sequential(r, innovations)) * weights).sum())
+
+    value, grad_rho, grad_e = f(0.83, x)
+    np.testing.assert_allclose(value, sequential(0.83, x), atol=1e-12)
+    numeric_rho = (sequential_objective(0.83 + 1e-6, x) - sequential_objective(0.83 - 1e-6, x)) / 2e-6
+    assert grad_rho == pytest.approx(numeric_rho, rel=1e-6, abs=1e-8)
+    step = np.eye(n)[n // 2] * 1e-6
+    numeric_e = (sequential_objective(0.83, x + step) - sequential_objective(0.83, x - step)) / 2e-6
+    assert grad_e[n // 2] == pytest.approx(numeric_e, rel=1e-6, abs=1e-8)
+
+
+def test_span_sums_equal_the_dense_product_and_its_gradient():
+    import pytensor
+    import pytensor.tensor as pt
+
+    from forecast.models.latent_ar import span_sums
+
+    weights = np.zeros((5, 8))
+    weights[0, 1] = 1.0
+    weights[1, 2:5] = [1.0, 1.0, 0.5]     # a span covering part of its last bin
+    weights[2, 0] = 0.25
+    weights[3, 3:8] = 1.0                  # overlaps row 1: bins are shared
+    weights[4, 7] = 1.0
+    rate = pt.dvector("rate")
+    out = span_sums(weights, rate)
+    f = pytensor.function([rate], [out, pt.grad((out**2).sum(), rate)], mode="NUMBA")
+    x = np.random.default_rng(0).random(8)
+    value, grad = f(x)
+    np.testing.assert_allclose(value, weights @ x, rtol=1e-14)
+    np.testing.assert_allclose(grad, 2 * weights.T @ (weights @ x), rtol=1e-13)
+    one_bin = np.eye(8)[[3, 1, 4]]          # whole single bins: a gather
+    np.testing.assert_allclose(pytensor.function([rate], span_sums(one_bin, rate))(x), one_bin @ x)
 
 
 def test_bundled_model_builds_with_finite_logp():
@@ -139,3 +171,23 @@ def test_bundled_fit_passes_the_gate_and_its_predictive_checks():
     assert np.median(tails) > 0.1
     prior_ppc = idata.prior_predictive["obs"].values
     assert np.isfinite(prior_ppc).all() and (prior_ppc >= 0).all()
+
+
+def test_numpy_pointwise_log_likelihood_equals_pymcs_compiled_one():
+    """The numpy log-likelihood (used for LOO) against PyMC's, on prior draws as a fake posterior."""
+    import arviz as az
+    import pymc as pm
+
+    latent = LatentARModel(load_bundled())
+    model = latent.build()
+    with model:
+        prior = pm.sample_prior_predictive(draws=40, random_seed=3).prior
+    fake = az.InferenceData(posterior=prior)
+    expected = pm.compute_log_likelihood(fake, model=model, progressbar=False,
+                                         extend_inferencedata=False)["obs"]
+    got = latent.pointwise_log_likelihood(prior)
+    assert got.shape == expected.shape == (1, 40, len(latent.dataset.fitted))
+    finite = np.isfinite(expected.values)
+    assert finite.mean() > 0.9
+    np.testing.assert_allclose(got.values[finite], expected.values[finite], rtol=1e-6, atol=1e-8)
+    assert list(got["observation"].values) == list(expected["observation"].values)

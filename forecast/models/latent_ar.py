@@ -2,7 +2,7 @@
 
     log lambda_t = a + g log(presence_t) + X_t b + sum_j effect_j(t) + u_t
     u_t = rho u_{t-1} + sigma_t e_t,  e_t ~ N(0, 1)  (non-centred; u_1 = sigma_1 e_1;
-          the recursion runs in blocks, see `ar1_filter`)
+          the recursion is one Op with a hand-written adjoint, see `ar1_op`)
     sigma_t = sigma * exp(sum_g v_g * 1[t >= first killing of group g])
     P(lo_i <= Y_i <= hi_i),  Y_i ~ Poisson(pi_{d(i)} * sum_t w_it lambda_t)
 
@@ -12,7 +12,6 @@ ratio of counting definition d (the reference definition has pi = 1).
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +19,13 @@ import arviz as az
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+import xarray as xr
 
 from forecast.data.dataset import Dataset
+from forecast.models.ar1_op import ar1_filter_op
 from forecast.models.effects import MODELLED_KINDS, KindDesign, kind_designs
 from forecast.models.event_graph import event_effect_graph, group_members
-from forecast.models.likelihood import IntervalTable, interval_logp
+from forecast.models.likelihood import IntervalTable, interval_logp, interval_logp_numpy
 from forecast.models.sampling import sample_posterior
 from forecast.models.scaling import Scaling
 from forecast.priors import PRIORS_DIR, Priors, resolve_priors
@@ -45,36 +46,18 @@ def parameter_families() -> dict[str, str]:
     return families
 
 
-def _powers(log_rho: pt.TensorVariable, lags: np.ndarray) -> pt.TensorVariable:
-    """rho^lag where lag >= 0, else 0 (lags is a constant integer array)."""
-    mask = lags >= 0
-    return pt.where(mask, pt.exp(np.where(mask, lags, 0).astype(float) * log_rho), 0.0)
+def span_sums(weights: np.ndarray, rate: pt.TensorVariable) -> pt.TensorVariable:
+    """weights @ rate using only the nonzero shares (observation spans cover few bins).
 
-
-def ar1_filter(rho: pt.TensorVariable, innovations: pt.TensorVariable, n: int) -> pt.TensorVariable:
-    """u_t = rho u_{t-1} + e_t (u_1 = e_1) for t = 1..n, in blocks of about sqrt(n) bins.
-
-    Within each block the recursion is a small lower-triangular matrix of rho^(i-j); the
-    value at the end of each block carries into the next through an AR(1) over blocks with
-    coefficient rho^B, again a small matrix. Cost O(n^1.5) instead of O(n^2) for the
-    unrolled (n x n) matrix, with only dense products and elementwise work, which compile
-    and differentiate fast (a sequential scan does not, and a log-depth prefix scan built
-    from slices made the numba compile grow to gigabytes at a few hundred bins).
+    A dense (observations x bins) product costs O(n^2) per gradient: at 520 weekly
+    counts it was most of the evaluation. Rows that are one whole bin are a gather.
     """
-    block = max(1, math.ceil(math.sqrt(n)))
-    blocks = math.ceil(n / block)
-    padded = innovations if block * blocks == n else pt.concatenate([innovations,
-                                                                     pt.zeros(block * blocks - n)])
-    e = padded.reshape((blocks, block))
-    log_rho = pt.log(rho)
-    i = np.arange(block)
-    local = pt.dot(e, _powers(log_rho, np.subtract.outer(i, i)).T)            # (blocks, block)
-    b = np.arange(blocks)
-    # u at the end of block b-1: sum over c <= b-1 of rho^(B (b-1-c)) * local end of block c
-    across = _powers(log_rho, block * (np.subtract.outer(b, b) - 1))
-    carry = pt.dot(across, local[:, -1])
-    u = local + pt.outer(carry, pt.exp((i + 1.0) * log_rho))
-    return u.reshape((block * blocks,))[:n]
+    rows, cols = np.nonzero(weights)
+    shares = weights[rows, cols]
+    if len(rows) == weights.shape[0] and np.all(shares == 1.0):
+        return rate[cols]
+    # inc_subtensor adds repeated row indices up (like np.add.at)
+    return pt.inc_subtensor(pt.zeros(weights.shape[0])[rows], shares * rate[cols])
 
 
 class LatentARModel:
@@ -82,8 +65,9 @@ class LatentARModel:
 
     name = "latent_ar"
     # bumped whenever the graph changes its floating-point path, so cached fits are not reused
-    # (2: blocked AR recursion instead of the dense matrix)
-    revision = 2
+    # (2: blocked AR recursion instead of the dense matrix; 3: the recursion as one Op,
+    # sparse span sums, each interval kind computed on its own rows)
+    revision = 3
     volatility_effects = True
     default_priors_file: Path = PRIORS_DIR / "default.toml"
 
@@ -139,11 +123,10 @@ class LatentARModel:
             # The first state is one innovation away from the mean level (not drawn from the
             # stationary law, whose sd grows without bound as rho -> 1): this keeps the
             # intercept and the latent level from trading off along a long ridge.
-            u = pm.Deterministic("u", ar1_filter(rho, pt.exp(log_sigma) * z, n_bins), dims="bin")
+            u = pm.Deterministic("u", ar1_filter_op(rho, pt.exp(log_sigma) * z), dims="bin")
             rate = pm.Deterministic("rate", pt.exp(log_rate_mean + u), dims="bin")
             ratio = self._ratios()
-            defs = np.array([ds.definitions.index(d) for d in fitted["definition"]])
-            mu = ratio[defs] * pt.dot(ds.weights(), rate)
+            mu = ratio[self._definition_index()] * span_sums(ds.weights(), rate)
             table = IntervalTable.build(fitted["lo"].to_numpy(), fitted["hi"].to_numpy())
             pm.CustomDist(
                 "obs", mu,
@@ -153,6 +136,9 @@ class LatentARModel:
             )
         self.model = model
         return model
+
+    def _definition_index(self) -> np.ndarray:
+        return np.array([self.dataset.definitions.index(d) for d in self.dataset.fitted["definition"]])
 
     def _ratios(self) -> Any:
         others = self.dataset.definitions[1:]
@@ -165,4 +151,19 @@ class LatentARModel:
     # -------------------------------------------------------------------- fit
     def fit(self, **kwargs: Any) -> az.InferenceData:
         """Sample the posterior (see `sample_posterior` for the settings)."""
-        return sample_posterior(self.model or self.build(), **kwargs)
+        return sample_posterior(self.model or self.build(), log_likelihood=self.pointwise_log_likelihood,
+                                **kwargs)
+
+    def pointwise_log_likelihood(self, posterior: xr.Dataset) -> xr.DataArray:
+        """log P(lo_i <= Y_i <= hi_i | draw) for every draw and fitted observation, in numpy."""
+        fitted = self.dataset.fitted
+        rate = posterior["rate"].transpose("chain", "draw", "bin").values
+        mu = rate @ self.dataset.weights().T
+        if "log_ratio" in posterior:
+            log_ratio = posterior["log_ratio"].transpose("chain", "draw", "definition").values
+            ratio = np.concatenate([np.ones(log_ratio.shape[:2] + (1,)), np.exp(log_ratio)], axis=-1)
+            mu = mu * ratio[..., self._definition_index()]
+        logp = interval_logp_numpy(mu, fitted["lo"].to_numpy(float), fitted["hi"].to_numpy(float))
+        return xr.DataArray(logp, dims=("chain", "draw", "observation"),
+                            coords={"chain": posterior["chain"], "draw": posterior["draw"],
+                                    "observation": list(fitted["id"])})
