@@ -9,6 +9,7 @@ November. Whole-bin spans have weight 1 in each bin.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -30,14 +31,15 @@ class TimeAxis:
         if self.n < 1:
             raise ValueError("a time axis needs at least one bin")
 
-    @property
+    # cached: an axis is immutable, and the scenario engine asks for these many times
+    @cached_property
     def starts(self) -> pd.DatetimeIndex:
         """First day of each bin."""
         if self.freq == "month":
             return pd.date_range(self.start, periods=self.n, freq="MS")
         return pd.date_range(self.start, periods=self.n, freq="7D")
 
-    @property
+    @cached_property
     def ends(self) -> pd.DatetimeIndex:
         """Last day of each bin (inclusive)."""
         if self.freq == "month":

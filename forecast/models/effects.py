@@ -12,7 +12,7 @@ through the presence covariate, the rest are shown in reports but not modelled.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -47,6 +47,11 @@ class KindDesign:
     active: np.ndarray           # (E, T) share of the bin in which the pulse acts
     after: np.ndarray            # (E, T) share of the bin on or after the event (level)
     first_after: np.ndarray      # (G, T) share of the bin on or after the group's first event
+
+    def bins_from(self, start: int) -> KindDesign:
+        """The same design restricted to bins start.. (e.g. the forecast part of an axis)."""
+        return replace(self, lag=self.lag[:, start:], active=self.active[:, start:],
+                       after=self.after[:, start:], first_after=self.first_after[:, start:])
 
 
 def event_arrays(axis: TimeAxis, date: pd.Timestamp, end: pd.Timestamp | None,

@@ -7,6 +7,7 @@ import hashlib
 import numpy as np
 import pandas as pd
 
+from forecast.scenarios.kernels import path_bin_means as bin_path_means
 from forecast.scenarios.spec import DateSpec, PathSpec, Value
 from forecast.timeaxis import TimeAxis
 
@@ -74,10 +75,6 @@ def path_bin_means(path: PathSpec, axis: TimeAxis, start_value: np.ndarray, star
     knot_days = np.column_stack(days).astype(float)
     knot_values = np.column_stack(values)
     first, last = bin_days(axis)
-    grid = np.arange(first[0], last[-1] + 1, dtype=float)
-    daily = np.empty((n, grid.size))
-    for d in range(n):  # np.interp is 1-d; a loop over draws of a cheap C call
-        # knots on the same day: keep order so a step is a jump at that day
-        daily[d] = np.interp(grid, knot_days[d], knot_values[d])
-    offsets = first - first[0]
-    return np.add.reduceat(daily, offsets, axis=1) / (last - first + 1)
+    # knot days ascend in every draw: the spec requires each point (ranges included) after
+    # the previous one, and check() every point on or after the first forecast day
+    return bin_path_means(first, last, knot_days, knot_values.astype(float))

@@ -113,6 +113,7 @@ class ScenarioSimulator:
         self.draws = Draws.from_posterior(posterior) if posterior is not None else None
         # the data's own events act identically in every scenario of a run: computed once per horizon
         self._history_cache: dict[tuple[pd.Timestamp, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._noise_cache: dict[tuple, list[np.ndarray]] = {}
 
     # ---------------------------------------------------------------- checks
     def check(self, scenario: Scenario) -> None:
@@ -228,6 +229,18 @@ class ScenarioSimulator:
             log_shocks[shock.parameter] += np.log(np.maximum(factor, 1e-12))[:, None] * active
         return Background(horizon, presence, log_rate, log_vol, log_shocks)
 
+    def common_noise(self, seed: int, shape: tuple[int, int], names: tuple[str, ...]) -> list[np.ndarray]:
+        """The run's common random numbers, in order: "normal" or "uniform" arrays of `shape`.
+
+        The same for every scenario of a run (that is what pairs them), so drawn once.
+        """
+        key = (seed, shape, names)
+        if key not in self._noise_cache:
+            common = stream(seed, "common")
+            self._noise_cache[key] = [common.standard_normal(shape) if name == "normal"
+                                      else common.random(shape) for name in names]
+        return self._noise_cache[key]
+
     def log_intercept(self) -> np.ndarray:
         """(D,) log background rate at typical presence, before covariates and events."""
         return self.draws.get("intercept")
@@ -263,9 +276,10 @@ class ScenarioSimulator:
             level = self.draws.get(f"{design.kind}_level") if spec.level else None
             pulse = self.draws.get(f"{design.kind}_pulse")
             decay = self.draws.get(f"{design.kind}_decay")
-            effect += effect_log_rate(design, level, pulse, decay)[:, hist.n:]
+            ahead = design.bins_from(hist.n)
+            effect += effect_log_rate(ahead, level, pulse, decay)
             if spec.volatility and self.model.volatility_effects:
-                vol += self.draws.get(f"{design.kind}_volatility") @ design.first_after[:, hist.n:]
+                vol += self.draws.get(f"{design.kind}_volatility") @ ahead.first_after
         return effect, vol
 
     def _scenario_event(self, scenario: Scenario, event: EventSpec, index: int, future: TimeAxis,

@@ -15,7 +15,6 @@ import numpy as np
 from scipy import stats
 
 from forecast.models.hawkes import kernel_weights_numpy
-from forecast.scenarios.paths import stream
 from forecast.scenarios.simulate_base import RATE_CAP, ScenarioSimulator
 from forecast.scenarios.spec import Scenario
 
@@ -55,7 +54,7 @@ class HawkesSimulator(ScenarioSimulator):
         tail = model.counts[-lags:]
         past[lags - tail.size:] = tail                                        # oldest .. newest
         history = np.concatenate([np.tile(past, (n, 1)), np.zeros((n, h))], axis=1)
-        uniforms = stream(seed, "common").random((n, h))
+        (uniforms,) = self.common_noise(seed, (n, h), ("uniform",))
         open_bins = np.ones((n, h), dtype=bool) if bg.presence is None else bg.presence > 0
         rate = np.empty((n, h))
         for t in range(h):

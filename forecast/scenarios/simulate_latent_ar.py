@@ -9,9 +9,8 @@ scenarios of a run are paired draw by draw (common random numbers).
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
-from forecast.scenarios.paths import stream
+from forecast.scenarios.kernels import latent_ar_rates, poisson_quantiles
 from forecast.scenarios.simulate_base import RATE_CAP, ScenarioSimulator
 from forecast.scenarios.spec import Scenario
 
@@ -32,20 +31,10 @@ class LatentARSimulator(ScenarioSimulator):
         log_sigma = np.log(draws.get("sigma"))[:, None] + bg.log_volatility
         log_sigma = log_sigma + bg.log_shocks["volatility_multiplier"]
         # latent AR continues from each draw's last in-sample state, with common noise
-        common = stream(seed, "common")
-        innovations = common.standard_normal((n, h))
-        uniforms = common.random((n, h))
-        rho = draws.get("rho")
-        u = np.empty((n, h))
-        prev = draws.get("u")[:, -1]
-        sigma = np.exp(log_sigma)
-        for t in range(h):
-            prev = rho * prev + sigma[:, t] * innovations[:, t]
-            u[:, t] = prev
-        rate = np.exp(np.minimum(bg.log_rate + u, np.log(RATE_CAP)))
-        rate = rate * np.exp(bg.log_shocks["rate_multiplier"])
-        rate = np.minimum(rate, RATE_CAP)
-        if bg.presence is not None:
-            rate = np.where(bg.presence > 0, rate, 0.0)   # no US forces, no attacks on them
-        counts = np.where(rate > 0, stats.poisson.ppf(uniforms, np.maximum(rate, 1e-300)), 0.0)
+        innovations, uniforms = self.common_noise(seed, (n, h), ("normal", "uniform"))
+        # the rate multiplier scales the rate before the cap; no US forces, no attacks on them
+        open_ = bg.presence > 0 if bg.presence is not None else np.ones((n, h), dtype=bool)
+        rate = latent_ar_rates(draws.get("rho"), draws.get("u")[:, -1], log_sigma, innovations,
+                               bg.log_rate + bg.log_shocks["rate_multiplier"], RATE_CAP, open_)
+        counts = poisson_quantiles(uniforms, rate)   # 0 where the rate is 0
         return self.outputs(bg, rate, counts)
