@@ -57,6 +57,9 @@ class FitResult:
     idata: az.InferenceData
     manifest: dict[str, Any]
     reused: bool
+    # the posterior as a netCDF file already on disk (the cache entry), copied rather than
+    # written again into a run folder; None when the fit was not cached
+    posterior_file: Path | None = None
 
 
 def make_model(name: str, dataset: Dataset, priors_file: str | Path | None) -> Any:
@@ -139,7 +142,8 @@ def fit(dataset: Dataset, *, model_name: str = "latent_ar", priors_file: str | P
         cached = _load_cached(_cache_dir(cache_root, key))
         if cached is not None:
             idata, manifest = cached
-            return FitResult(model, idata, manifest, reused=True)
+            return FitResult(model, idata, manifest, reused=True,
+                             posterior_file=_cache_dir(cache_root, key) / POSTERIOR)
     started = time.perf_counter()
     model.build()
     idata = model.fit(draws=settings.draws, tune=settings.tune, chains=settings.chains,
@@ -164,13 +168,15 @@ def fit(dataset: Dataset, *, model_name: str = "latent_ar", priors_file: str | P
         "diagnostics": diagnostics.to_dict(),
         "versions": runs.versions(),
     }
+    posterior_file = None
     if cache_root is not None:
         final = _cache_dir(cache_root, key)
         if not final.exists():
             with runs.staged_run(final) as tmp:
                 idata.to_netcdf(str(tmp / POSTERIOR))
                 runs.write_json(tmp / runs.MANIFEST, manifest)
-    return FitResult(model, idata, manifest, reused=False)
+            posterior_file = final / POSTERIOR
+    return FitResult(model, idata, manifest, reused=False, posterior_file=posterior_file)
 
 
 def verdict(manifest: dict[str, Any], allow_unconverged: bool) -> str:

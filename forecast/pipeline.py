@@ -125,11 +125,13 @@ def _run_single(args: argparse.Namespace, scenarios, dataset, model, out: Path) 
         if fit_manifest["priors"]["resolved"] != model.priors.to_dict():
             raise InputError(args.fit_dir, "this fit used other priors than --priors gives")
         fit_source = str(args.fit_dir)
+        posterior_file = Path(args.fit_dir) / POSTERIOR
     else:
         result = fit_for_args(args, dataset, model.name)
         gate(result, args.allow_unconverged)
         idata, fit_manifest = result.idata, result.manifest
         fit_source = "cache" if result.reused else "new fit"
+        posterior_file = result.posterior_file
     status = verdict(fit_manifest, args.allow_unconverged)
 
     # 3. simulate every scenario from the same draws and write the run
@@ -143,8 +145,8 @@ def _run_single(args: argparse.Namespace, scenarios, dataset, model, out: Path) 
                       for s in scenarios],
     }
     with runs.staged_run(out) as tmp:
-        if args.fit_dir:
-            shutil.copyfile(Path(args.fit_dir) / POSTERIOR, tmp / POSTERIOR)
+        if posterior_file is not None:   # the same bytes, without serialising them again
+            shutil.copyfile(posterior_file, tmp / POSTERIOR)
         else:
             idata.to_netcdf(str(tmp / POSTERIOR))
         draws.to_netcdf(tmp / "scenarios.nc", engine="h5netcdf")

@@ -112,22 +112,3 @@ def _numba_ar1_adjoint(op, node, **kwargs):
 
     return ar1_adjoint
 
-
-try:  # the JAX backend is optional (nutpie's numba backend is the default)
-    from pytensor.link.jax.dispatch import jax_funcify
-except ImportError:  # pragma: no cover - jax not installed
-    jax_funcify = None
-
-if jax_funcify is not None:
-    @jax_funcify.register(AR1Filter)
-    def _jax_ar1_filter(op, **kwargs):
-        import jax
-
-        def ar1_filter(rho, e):
-            def step(prev, x):
-                new = rho * prev + x
-                return new, new
-
-            return jax.lax.scan(step, 0.0 * rho, e)[1]
-
-        return ar1_filter

@@ -36,6 +36,10 @@ def sample_posterior(model: pm.Model, *, draws: int = 1000, tune: int = 1000, ch
         else:
             kwargs["idata_kwargs"] = {"log_likelihood": False}
         idata = pm.sample(**kwargs)
+        # the tuning draws of the parameters are half of a saved fit and nothing reads them
+        # (their sample stats, small, stay)
+        if "warmup_posterior" in idata.groups():
+            del idata["warmup_posterior"]
         # nutpie ignores idata_kwargs: the pointwise log-likelihood (for LOO) is added here
         if log_likelihood is not None:
             idata.add_groups(log_likelihood=xr.Dataset({"obs": log_likelihood(idata.posterior)}))
