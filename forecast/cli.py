@@ -35,10 +35,13 @@ def _add_fit_args(p: argparse.ArgumentParser) -> None:
                    help="model family: latent_ar (default), hawkes, hawkes_powerlaw")
     p.add_argument("--seed", type=int, default=20240128)
     p.add_argument("--draws", type=int, default=1000)
-    p.add_argument("--tune", type=int, default=1000)
+    p.add_argument("--tune", type=int, default=500)
     p.add_argument("--chains", type=int, default=4)
     p.add_argument("--sampler", default="nutpie", help="nutpie (default) or pymc")
     p.add_argument("--target-accept", type=float, default=0.99, help="NUTS target acceptance rate")
+    p.add_argument("--mass-matrix", default="draws",
+                   help="nutpie's mass matrix adaptation: draws (default; variance of the tuning "
+                        "draws) or gradients (nutpie's own, from draw and gradient variances)")
     p.add_argument("--allow-unconverged", action="store_true",
                    help="use a fit that failed the diagnostics gate (reports say so)")
     p.add_argument("--no-cache", action="store_true", help="refit even if a cached fit exists")

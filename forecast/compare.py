@@ -40,7 +40,8 @@ def _refitter(run_dir: Path, manifest: dict, idata: az.InferenceData):
                                               ("data", "events", "layout", "perpetrator", "target", "freq")}))
     if dataset.content_hash() != manifest["data"]["content_sha256"]:
         raise InputError(run_dir, "its data files have changed since the fit")
-    settings = FitSettings(**manifest["settings"])
+    # fits made before the mass-matrix setting existed used nutpie's gradient-based one
+    settings = FitSettings(**{"mass_matrix": "gradients", **manifest["settings"]})
 
     def fit_one(data):
         return fit(data, model_name="latent_ar", priors_file=inputs.get("priors"), settings=settings,

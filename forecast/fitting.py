@@ -20,6 +20,7 @@ from forecast.diagnostics import diagnose
 from forecast.errors import ConvergenceError, InputError, did_you_mean
 from forecast.models.hawkes import HawkesModel, HawkesPowerLawModel
 from forecast.models.latent_ar import LatentARModel
+from forecast.models.sampling import MASS_MATRICES
 
 MODELS: dict[str, type] = {"latent_ar": LatentARModel, "hawkes": HawkesModel,
                            "hawkes_powerlaw": HawkesPowerLawModel}
@@ -29,13 +30,20 @@ POSTERIOR = "posterior.nc"
 @dataclass(frozen=True)
 class FitSettings:
     draws: int = 1000
-    tune: int = 1000
+    # 500: the mass matrix and step size settle well within it (300 left a divergence in
+    # one of four test fits); the tuning steps at target_accept 0.99 are half of a fit
+    tune: int = 500
     chains: int = 4
     seed: int = 20240128
     sampler: str = "nutpie"
     # 0.99: the lower bounds and gaps of the bundled data leave heavy-tailed stretches of the
     # latent path where larger steps diverge (0.95 gave 3-15 divergences in 4,000 draws)
     target_accept: float = 0.99
+    # "draws": the mass matrix from the variance of the tuning draws (as in Stan and PyMC);
+    # "gradients": nutpie's default, from draw and gradient variances. Measured side by side
+    # (benchmarks/README.md): "draws" gave 2.2x (benchmark data) and 3.4x (bundled data) the
+    # bulk ESS per draw; it takes deeper trees, and still more ESS per second.
+    mass_matrix: str = "draws"
 
     def check(self) -> None:
         for name in ("draws", "tune", "chains"):
@@ -46,6 +54,9 @@ class FitSettings:
             raise InputError("command line", f"--seed must be in 0..2^32-1, got {self.seed}")
         if not 0.5 <= self.target_accept < 1:
             raise InputError("command line", f"--target-accept must be in [0.5, 1), got {self.target_accept}")
+        if self.mass_matrix not in MASS_MATRICES:
+            raise InputError("command line", f"--mass-matrix must be one of {', '.join(MASS_MATRICES)}, "
+                             f"got {self.mass_matrix!r}")
         if self.sampler not in ("nutpie", "pymc"):
             raise InputError("command line", f"unknown sampler {self.sampler!r}"
                              f"{did_you_mean(self.sampler, ('nutpie', 'pymc'))}")
@@ -148,7 +159,7 @@ def fit(dataset: Dataset, *, model_name: str = "latent_ar", priors_file: str | P
     model.build()
     idata = model.fit(draws=settings.draws, tune=settings.tune, chains=settings.chains,
                       seed=settings.seed, sampler=settings.sampler, progress=progress,
-                      target_accept=settings.target_accept)
+                      target_accept=settings.target_accept, mass_matrix=settings.mass_matrix)
     wall = time.perf_counter() - started
     free = [rv.name for rv in model.model.free_RVs]
     diagnostics = diagnose(idata, free)

@@ -12,8 +12,8 @@ from forecast.errors import InputError
 
 # Everything `forecast rerun` needs to repeat a run (paths as given, made absolute).
 INPUT_KEYS = ("data", "events", "layout", "perpetrator", "target", "freq", "priors", "model", "models",
-              "ensemble", "seed", "draws", "tune", "chains", "sampler", "target_accept", "allow_unconverged",
-              "fit_dir")
+              "ensemble", "seed", "draws", "tune", "chains", "sampler", "target_accept", "mass_matrix",
+              "allow_unconverged", "fit_dir")
 
 
 def _absolute(value):
@@ -45,7 +45,7 @@ def fit_settings(args: argparse.Namespace):
     from forecast.fitting import FitSettings
 
     return FitSettings(draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed,
-                       sampler=args.sampler, target_accept=args.target_accept)
+                       sampler=args.sampler, target_accept=args.target_accept, mass_matrix=args.mass_matrix)
 
 
 def model_names(args: argparse.Namespace) -> list[str]:
@@ -262,7 +262,7 @@ def rerun(run_dir: str | Path, out: str | Path | None, refit: bool) -> tuple[Pat
     recorded = {s["name"]: s["sha256"] for s in manifest["scenarios"]}
     argv = ["run", *inputs["scenarios"]]
     for key in ("data", "events", "layout", "priors", "model", "models", "ensemble", "seed", "draws",
-                "tune", "chains", "sampler", "target_accept", "freq"):
+                "tune", "chains", "sampler", "target_accept", "mass_matrix", "freq"):
         if inputs.get(key) is not None:
             argv += [f"--{key.replace('_', '-')}", str(inputs[key])]
     for key in ("perpetrator", "target"):

@@ -10,12 +10,13 @@ import pymc as pm
 import xarray as xr
 
 SAMPLERS = ("nutpie", "pymc")
+MASS_MATRICES = ("draws", "gradients")
 
 
 def sample_posterior(model: pm.Model, *, draws: int = 1000, tune: int = 1000, chains: int = 4,
                      seed: int = 1, sampler: str = "nutpie", progress: bool = True,
                      target_accept: float = 0.9, predictive: bool = True,
-                     low_rank: bool = False,
+                     low_rank: bool = False, mass_matrix: str = "draws",
                      log_likelihood: Callable[[xr.Dataset], xr.DataArray] | None = None) -> az.InferenceData:
     """Sample `model` and add the pointwise log-likelihood, prior and posterior predictive.
 
@@ -32,7 +33,8 @@ def sample_posterior(model: pm.Model, *, draws: int = 1000, tune: int = 1000, ch
         )
         if sampler == "nutpie":
             # low-rank mass matrix: for posteriors whose correlations a diagonal cannot capture
-            kwargs["nuts_sampler_kwargs"] = {"low_rank_modified_mass_matrix": low_rank}
+            kwargs["nuts_sampler_kwargs"] = {"low_rank_modified_mass_matrix": low_rank,
+                                         "use_grad_based_mass_matrix": mass_matrix == "gradients"}
         else:
             kwargs["idata_kwargs"] = {"log_likelihood": False}
         idata = pm.sample(**kwargs)
