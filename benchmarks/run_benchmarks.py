@@ -13,10 +13,14 @@ and of any process it waited for, e.g. PyMC's sampler workers). Stages, in this 
   careful     ../shared/bench/careful_pymc.py (numpyro), its printed line parsed
   agreement   benchmarks/careful_agreement.py: the careful model again, in-process,
               for posterior means/sds and tail ESS
-  engine      benchmarks/engine_fit.py with benchmarks/bench_priors.toml (main row)
+  engine      benchmarks/engine_fit.py with benchmarks/bench_priors.toml (main row); it
+              uses the machine's compile caches, warm if the engine ran here before
+  engine-cold-cache  the same fit with empty PyTensor and numba compile caches (what the
+              first fit on a fresh machine pays)
   engine-default  the same with priors/default.toml (only with --default-priors)
   scenarios   benchmarks/scenario_throughput.py on the main engine fit's posterior
-  e2e         `forecast run scenarios/*.toml` cold (fresh --runs-root) then warm
+  e2e         `forecast run scenarios/*.toml`: cold with empty compile caches, cold (no
+              cached fit; the machine's compile caches), then warm (cached fit)
   naive       ../shared/bench/naive_pymc.py (last: its run time is the least predictable)
 
 Each stage writes OUT/<stage>.json; `--report-only OUT` prints the tables again from
@@ -43,7 +47,14 @@ REPO = HERE.parent
 BENCH_DIR = (REPO / ".." / "shared" / "bench").resolve()
 PY = sys.executable
 FORECAST = str(Path(PY).with_name("forecast"))
-STAGES = ("data", "careful", "agreement", "engine", "engine-default", "scenarios", "e2e", "naive")
+STAGES = ("data", "careful", "agreement", "engine", "engine-cold-cache", "engine-default", "scenarios", "e2e",
+          "naive")
+
+
+def empty_compile_caches(out: Path, name: str) -> dict:
+    """Environment for a child whose PyTensor (numba and C) and numba caches start empty."""
+    root = Path(tempfile.mkdtemp(prefix=f"{name}-caches-", dir=out))
+    return {"PYTENSOR_FLAGS": f"base_compiledir={root / 'pytensor'}", "NUMBA_CACHE_DIR": str(root / "numba")}
 LINE_RE = re.compile(r"^(\S+) wall_s=(\S+) min_ess_bulk=(\S+) ess_per_s=(\S+) max_rhat=(\S+) "
                      r"divergences=(\S+)\s*$")
 
@@ -95,15 +106,17 @@ def run_peer(script: str, data: Path, out: Path, stage: str) -> dict:
     return stage_done(out, stage, payload)
 
 
-def run_result_script(stage: str, what: str, cmd: list[str], out: Path, result: Path) -> tuple[dict, dict]:
+def run_result_script(stage: str, what: str, cmd: list[str], out: Path, result: Path,
+                      env: dict | None = None) -> tuple[dict, dict]:
     """Run a benchmark script that writes its numbers to `result` (JSON); (payload, child info)."""
-    res = run_child(cmd, REPO, out / f"{stage}.log")
+    res = run_child(cmd, REPO, out / f"{stage}.log", env)
     if res["rc"] != 0:
         raise RuntimeError(f"{what} exited {res['rc']}; see {res['log']}")
     return {**json.loads(result.read_text()), "peak_rss_mib": res["peak_rss_mib"]}, res
 
 
-def run_engine(data: Path, out: Path, stage: str, priors: str | None, quick: bool) -> dict:
+def run_engine(data: Path, out: Path, stage: str, priors: str | None, quick: bool,
+               env: dict | None = None) -> dict:
     result = out / f"{stage}-result.json"
     cmd = [PY, str(HERE / "engine_fit.py"), str(data), "--out", str(result)]
     if priors:
@@ -113,7 +126,7 @@ def run_engine(data: Path, out: Path, stage: str, priors: str | None, quick: boo
     if quick:
         cmd += ["--draws", "100", "--tune", "100", "--chains", "2"]
     log(f"{stage}: engine fit, priors {priors or 'priors/default.toml'}")
-    payload, res = run_result_script(stage, "engine fit", cmd, out, result)
+    payload, res = run_result_script(stage, "engine fit", cmd, out, result, env)
     payload["process_wall_s"] = res["child_wall_s"]
     log(f"{stage}: {res['stdout'].strip()}  peak {payload['peak_rss_mib']:.0f} MiB")
     return stage_done(out, stage, payload)
@@ -148,15 +161,20 @@ def run_e2e(out: Path, quick: bool) -> dict:
     if quick:
         cmd += ["--draws", "100", "--tune", "100", "--chains", "2", "--allow-unconverged"]
     payload: dict = {"command": " ".join(cmd[1:]), "scenarios": len(scenario_files)}
-    for phase in ("cold", "warm"):
-        log(f"e2e: forecast run, {phase} (runs root {runs_root})")
-        res = run_child(cmd, REPO, out / f"e2e-{phase}.log")
+    fresh_root = Path(tempfile.mkdtemp(prefix="e2e-runs-fresh-", dir=out))
+    fresh_cmd = [*cmd[:cmd.index("--runs-root") + 1], str(fresh_root), *cmd[cmd.index("--runs-root") + 2:]]
+    phases = [("cold-empty-caches", fresh_cmd, empty_compile_caches(out, "e2e")), ("cold", cmd, None),
+              ("warm", cmd, None)]
+    for phase, phase_cmd, env in phases:
+        log(f"e2e: forecast run, {phase} (runs root {phase_cmd[phase_cmd.index('--runs-root') + 1]})")
+        res = run_child(phase_cmd, REPO, out / f"e2e-{phase}.log", env)
         if res["rc"] != 0:
             raise RuntimeError(f"forecast run ({phase}) exited {res['rc']}; see {res['log']}")
         payload[phase] = {"wall_s": res["child_wall_s"], "peak_rss_mib": res["peak_rss_mib"],
                           "stdout": res["stdout"].strip()}
         log(f"e2e {phase}: {res['child_wall_s']:.1f} s, peak {res['peak_rss_mib']:.0f} MiB")
     shutil.rmtree(runs_root, ignore_errors=True)
+    shutil.rmtree(fresh_root, ignore_errors=True)
     return stage_done(out, "e2e", payload)
 
 
@@ -171,7 +189,9 @@ def fit_rows(results: dict) -> list[dict]:
     rows = []
     # the peer scripts leave chains to PyMC: max(2, cores) with cores = min(4, cpu count)
     peer_chains = max(2, min(4, results.get("meta", {}).get("cpus") or 2))
-    for stage, label in (("engine", "engine (bench_priors)"), ("engine-default", "engine (default priors)")):
+    for stage, label in (("engine", "engine (bench_priors)"),
+                         ("engine-cold-cache", "engine (bench_priors, empty caches)"),
+                         ("engine-default", "engine (default priors)")):
         e = results.get(stage)
         if not e:
             continue
@@ -220,7 +240,9 @@ def report(results: dict, quick: bool) -> str:
     add("wall = pm.sample incl. compile (the span the peers time); excl = the sampling loop alone;")
     add("fit() = the engine's whole fit call (adds log-lik, prior/posterior predictive, diagnostics).")
     add("ESS/s = min bulk ESS / wall (incl. compile). mem = peak RSS of the contender's process tree.")
-    add("ch = chains (1000 draws each after 1000 tuning steps); the peers get PyMC's default max(2, cores).")
+    add("ch = chains, 1000 draws each; the peers get PyMC's defaults (1000 tuning steps, max(2, cores)")
+    add("chains), the engine its own (500 tuning steps, 4 chains on 2 cores). 'empty caches': compiled with")
+    add("empty PyTensor/numba caches, as on a fresh machine; the main row uses the machine's caches.")
     header = (f"{'contender':34} {'ch':>2} {'wall s':>8} {'excl s':>8} {'fit() s':>8} {'bulkESS':>8} "
               f"{'tailESS':>8} {'ESS/s':>7} {'ESS/s ex':>8} {'max rhat':>8} {'div':>4} {'mem MiB':>8}")
     add(header)
@@ -235,6 +257,7 @@ def report(results: dict, quick: bool) -> str:
     add("")
     by = {r["label"]: r for r in rows}
     main = by.get("engine (bench_priors)")
+    cold_cache = by.get("engine (bench_priors, empty caches)")
     if main:
         e = results["engine"]
         per_grad_ms = (1000 * e["sample_excl_compile_s"] * min(e["settings"]["chains"], 2)
@@ -256,7 +279,9 @@ def report(results: dict, quick: bool) -> str:
             if other and other["eps"]:
                 add(f"ESS/s ratio engine/{label}: {main['eps'] / other['eps']:.2f} (wall incl. compile)"
                     + (f"; {main['eps_excl'] / other['eps']:.2f} with the engine's compile excluded"
-                       if main["eps_excl"] else ""))
+                       if main["eps_excl"] else "")
+                    + (f"; {cold_cache['eps'] / other['eps']:.2f} compiled with empty caches"
+                       if cold_cache and cold_cache["eps"] else ""))
         add("")
     a, e = results.get("agreement"), results.get("engine")
     if a and e:
@@ -296,10 +321,12 @@ def report(results: dict, quick: bool) -> str:
     if t:
         shown = t["command"].split(" --runs-root")[0]
         add(f"== End to end: forecast {shown} ==")
-        for phase in ("cold", "warm"):
+        for phase in ("cold-empty-caches", "cold", "warm"):
+            if phase not in t:
+                continue
             p = t[phase]
             inner = p["stdout"].splitlines()[-1] if p["stdout"] else ""
-            add(f"{phase:5} wall {p['wall_s']:.1f} s, peak memory {p['peak_rss_mib']:.0f} MiB   ({inner})")
+            add(f"{phase:17} wall {p['wall_s']:.1f} s, peak memory {p['peak_rss_mib']:.0f} MiB   ({inner})")
         add("")
     return "\n".join(lines)
 
@@ -377,6 +404,8 @@ def main() -> None:
         run_agreement(data, out, args.quick)
     if "engine" not in skip:
         run_engine(data, out, "engine", priors, args.quick)
+    if "engine-cold-cache" not in skip:
+        run_engine(data, out, "engine-cold-cache", priors, args.quick, empty_compile_caches(out, "engine"))
     if "engine-default" not in skip:
         run_engine(data, out, "engine-default", None, args.quick)
     if "scenarios" not in skip and (out / "engine-posterior.nc").exists():
