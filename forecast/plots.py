@@ -40,16 +40,19 @@ def fan_chart(history_rate: xr.DataArray, observations: pd.DataFrame, draws: xr.
     ax.plot(months, np.median(counts, axis=0), color=OKABE_ITO[5], lw=1.5, label="forecast median")
     for bound, (marker, colour) in BOUND_STYLE.items():
         rows = observations[observations["bound"] == bound]
-        for _, row in rows.iterrows():
-            days = (row["end"] - row["start"]).days + 1
-            per_month = 30.4 / days
-            mid = row["start"] + (row["end"] - row["start"]) / 2
-            if days > 40:  # a total over several months: a horizontal bar at its monthly mean
-                ax.hlines(row["count"] * per_month, row["start"], row["end"], color=colour, lw=2)
-            else:
-                ax.plot(mid, row["count"] * min(per_month, 1.0) if days < 28 else row["count"],
-                        marker=marker, color=colour, ms=4, ls="none")
-        ax.plot([], [], marker=marker, color=colour, ls="none", label=f"observed ({bound})")
+        days = (rows["end"] - rows["start"]).dt.days.to_numpy() + 1
+        per_month = 30.4 / days
+        counts_obs = rows["count"].to_numpy(dtype=float)
+        # a total over several months: a horizontal bar at its monthly mean
+        long = days > 40
+        if long.any():
+            ax.hlines(counts_obs[long] * per_month[long], rows["start"][long], rows["end"][long],
+                      color=colour, lw=2)
+        # one artist per kind of bound (one per row made the figures slow to draw)
+        mids = rows["start"] + (rows["end"] - rows["start"]) / 2
+        heights = np.where(days < 28, counts_obs * np.minimum(per_month, 1.0), counts_obs)
+        ax.plot(mids[~long], heights[~long], marker=marker, color=colour, ms=4, ls="none",
+                label=f"observed ({bound})")
     ax.set_yscale("symlog", linthresh=5)
     ax.set_ylabel("attacks per month")
     ax.set_xlabel("month")
