@@ -31,7 +31,7 @@ POSTERIOR = "posterior.nc"
 class FitSettings:
     draws: int = 1000
     # 500: the mass matrix and step size settle well within it (300 left a divergence in
-    # one of four test fits); the tuning steps at target_accept 0.99 are half of a fit
+    # two of four test fits); the tuning steps at target_accept 0.99 are half of a fit
     tune: int = 500
     chains: int = 4
     seed: int = 20240128

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from forecast.scenarios.kernels import latent_ar_rates, path_bin_means, poisson_quantiles
+from forecast.scenarios.kernels import latent_ar_rates, piecewise_linear_bin_means, poisson_quantiles
 
 
 def test_poisson_quantiles_equal_scipys_inverse_cdf():
@@ -28,7 +28,7 @@ def test_path_bin_means_equal_daily_interpolation_averaged_per_bin():
     knot_x = np.sort(rng.integers(-20, 320, (500, 4)), axis=1).astype(float)
     knot_x[:20, 2] = knot_x[:20, 1]                                  # same-day knots: a jump
     knot_y = rng.normal(size=(500, 4))
-    got = path_bin_means(first, last, knot_x, knot_y)
+    got = piecewise_linear_bin_means(first, last, knot_x, knot_y)
     expected = np.array([[np.interp(np.arange(a, b + 1.0), knot_x[d], knot_y[d]).mean()
                           for a, b in zip(first, last)] for d in range(500)])
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)

@@ -49,10 +49,9 @@ class AR1Filter(Op):
     def infer_shape(self, fgraph, node, shapes):
         return [shapes[1]]
 
-    def grad(self, inputs, output_grads):
-        rho, _ = inputs
-        (g,) = output_grads
-        grad_e, grad_rho = ar1_adjoint(rho, self(*inputs), g)
+    def L_op(self, inputs, outputs, output_grads):
+        # the adjoint needs the filtered path itself: take this node's output, not a new one
+        grad_e, grad_rho = ar1_adjoint(inputs[0], outputs[0], output_grads[0])
         return [grad_rho, grad_e]
 
 

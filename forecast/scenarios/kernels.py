@@ -135,7 +135,7 @@ def poisson_quantiles(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
     return out.reshape(u.shape)
 
 
-def path_bin_means(first: np.ndarray, last: np.ndarray, knot_x: np.ndarray,
+def piecewise_linear_bin_means(first: np.ndarray, last: np.ndarray, knot_x: np.ndarray,
                    knot_y: np.ndarray) -> np.ndarray:
     """(D, H) means over the days first[b]..last[b] of each bin of a piecewise-linear path.
 
@@ -144,13 +144,13 @@ def path_bin_means(first: np.ndarray, last: np.ndarray, knot_x: np.ndarray,
     day on (a jump). Days are swept in order, so each row costs O(days + knots).
     """
     out = np.empty((knot_x.shape[0], first.size))
-    _in_chunks(knot_x.shape[0], lambda lo, hi: _path_bin_means(first, last, knot_x[lo:hi], knot_y[lo:hi],
-                                                              out[lo:hi]))
+    _in_chunks(knot_x.shape[0], lambda lo, hi: _piecewise_linear_bin_means(
+        first, last, knot_x[lo:hi], knot_y[lo:hi], out[lo:hi]))
     return out
 
 
 @numba.njit(cache=True, nogil=True)
-def _path_bin_means(first: np.ndarray, last: np.ndarray, knot_x: np.ndarray, knot_y: np.ndarray,
+def _piecewise_linear_bin_means(first: np.ndarray, last: np.ndarray, knot_x: np.ndarray, knot_y: np.ndarray,
                     out: np.ndarray) -> None:
     n, k = knot_x.shape
     for d in range(n):

@@ -237,8 +237,11 @@ class ScenarioSimulator:
         key = (seed, shape, names)
         if key not in self._noise_cache:
             common = stream(seed, "common")
-            self._noise_cache[key] = [common.standard_normal(shape) if name == "normal"
-                                      else common.random(shape) for name in names]
+            noise = [common.standard_normal(shape) if name == "normal" else common.random(shape)
+                     for name in names]
+            for array in noise:   # shared by every scenario: no simulation may write into it
+                array.flags.writeable = False
+            self._noise_cache[key] = noise
         return self._noise_cache[key]
 
     def log_intercept(self) -> np.ndarray:
