@@ -60,6 +60,10 @@ class FitSettings:
         if self.sampler not in ("nutpie", "pymc"):
             raise InputError("command line", f"unknown sampler {self.sampler!r}"
                              f"{did_you_mean(self.sampler, ('nutpie', 'pymc'))}")
+        if self.sampler == "pymc" and self.mass_matrix != "draws":
+            # PyMC's NUTS adapts from the draws' variance only: the setting would be ignored
+            raise InputError("command line", "--mass-matrix gradients needs --sampler nutpie (PyMC's "
+                             "own sampler adapts the mass matrix from the draws only)")
 
 
 @dataclass

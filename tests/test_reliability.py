@@ -177,3 +177,13 @@ def test_scenario_files_cannot_name_paths(write, capsys):
     path = write("s.toml", 'name = "x"\ndata = "../../etc/passwd"\n[horizon]\nmonths = 3\n')
     assert main(["validate", str(path)]) == 2
     assert "unknown key" in capsys.readouterr().err
+
+
+def test_a_mass_matrix_the_sampler_cannot_use_is_refused_before_fitting(tmp_path, capsys):
+    """--mass-matrix gradients is nutpie's; with PyMC's sampler it would be silently ignored."""
+    code = main(["fit", "--sampler", "pymc", "--mass-matrix", "gradients", "--runs-root", str(tmp_path)])
+    assert code == 2
+    assert "--mass-matrix gradients needs --sampler nutpie" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+    with pytest.raises(InputError, match="must be one of draws, gradients"):
+        FitSettings(mass_matrix="dense").check()
