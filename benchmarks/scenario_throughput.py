@@ -128,8 +128,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from forecast.data.loaders import load_counts
-    from forecast.models.latent_ar import LatentARModel
-    from forecast.scenarios.engine import simulate_scenarios
+    from forecast.families.latent_ar.graph import LatentARModel
+    from forecast.simulate import simulate_scenarios
     from forecast.scenarios.spec import parse_scenario
 
     data = Path(args.data)

@@ -18,7 +18,8 @@ import pandas as pd
 import xarray as xr
 
 from forecast.errors import InputError
-from forecast.scenarios.simulate_base import RATE_CAP
+from forecast.families import FAMILIES
+from forecast.scenarios.toolkit import RATE_CAP
 
 PARETO_K_LIMIT = 0.7
 
@@ -76,7 +77,8 @@ def pareto_warnings(high_k: dict[str, list[str]], n_obs: int) -> list[str]:
     for name, bad in high_k.items():
         if bad:
             listed = ", ".join(bad[:8]) + (" ..." if len(bad) > 8 else "")
-            why = " (each observation moves its own latent value)" if name == "latent_ar" else ""
+            family = FAMILIES.get(name.split(" (")[0])      # labels may carry the run folder
+            why = f" ({family.loo_note})" if family is not None and family.loo_note else ""
             out.append(f"WARNING: {name}: {len(bad)} of {n_obs} observations have Pareto k > "
                        f"{PARETO_K_LIMIT} ({listed}): they are so influential that PSIS-LOO is "
                        f"unreliable there{why}; its elpd_loo is likely too optimistic, read the "

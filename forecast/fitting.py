@@ -15,60 +15,18 @@ from typing import Any
 import arviz as az
 
 from forecast import runs
+from forecast.config import FitSettings
+from forecast.core.diagnostics import diagnose
 from forecast.data.dataset import Dataset
-from forecast.diagnostics import diagnose
-from forecast.errors import ConvergenceError, InputError, did_you_mean
-from forecast.models.hawkes import HawkesModel, HawkesPowerLawModel
-from forecast.models.latent_ar import LatentARModel
-from forecast.models.sampling import MASS_MATRICES
+from forecast.errors import ConvergenceError, InputError
+from forecast.families import Family, make_family
 
-MODELS: dict[str, type] = {"latent_ar": LatentARModel, "hawkes": HawkesModel,
-                           "hawkes_powerlaw": HawkesPowerLawModel}
 POSTERIOR = "posterior.nc"
-
-
-@dataclass(frozen=True)
-class FitSettings:
-    draws: int = 1000
-    # 500: the mass matrix and step size settle well within it (300 left a divergence in
-    # two of four test fits); the tuning steps at target_accept 0.99 are half of a fit
-    tune: int = 500
-    chains: int = 4
-    seed: int = 20240128
-    sampler: str = "nutpie"
-    # 0.99: the lower bounds and gaps of the bundled data leave heavy-tailed stretches of the
-    # latent path where larger steps diverge (0.95 gave 3-15 divergences in 4,000 draws)
-    target_accept: float = 0.99
-    # "draws": the mass matrix from the variance of the tuning draws (as in Stan and PyMC);
-    # "gradients": nutpie's default, from draw and gradient variances. Measured side by side
-    # (benchmarks/README.md): "draws" gave 2.2x (benchmark data) and 3.4x (bundled data) the
-    # bulk ESS per draw; it takes deeper trees, and still more ESS per second.
-    mass_matrix: str = "draws"
-
-    def check(self) -> None:
-        for name in ("draws", "tune", "chains"):
-            value = getattr(self, name)
-            if not 1 <= value <= 100_000:
-                raise InputError("command line", f"--{name} must be between 1 and 100000, got {value}")
-        if not 0 <= self.seed < 2**32:
-            raise InputError("command line", f"--seed must be in 0..2^32-1, got {self.seed}")
-        if not 0.5 <= self.target_accept < 1:
-            raise InputError("command line", f"--target-accept must be in [0.5, 1), got {self.target_accept}")
-        if self.mass_matrix not in MASS_MATRICES:
-            raise InputError("command line", f"--mass-matrix must be one of {', '.join(MASS_MATRICES)}, "
-                             f"got {self.mass_matrix!r}")
-        if self.sampler not in ("nutpie", "pymc"):
-            raise InputError("command line", f"unknown sampler {self.sampler!r}"
-                             f"{did_you_mean(self.sampler, ('nutpie', 'pymc'))}")
-        if self.sampler == "pymc" and self.mass_matrix != "draws":
-            # PyMC's NUTS adapts from the draws' variance only: the setting would be ignored
-            raise InputError("command line", "--mass-matrix gradients needs --sampler nutpie (PyMC's "
-                             "own sampler adapts the mass matrix from the draws only)")
 
 
 @dataclass
 class FitResult:
-    model: Any
+    model: Family
     idata: az.InferenceData
     manifest: dict[str, Any]
     reused: bool
@@ -77,14 +35,7 @@ class FitResult:
     posterior_file: Path | None = None
 
 
-def make_model(name: str, dataset: Dataset, priors_file: str | Path | None) -> Any:
-    if name not in MODELS:
-        raise InputError("command line", f"unknown model {name!r}{did_you_mean(name, MODELS)}; "
-                         f"available: {', '.join(MODELS)}")
-    return MODELS[name](dataset, priors_file)
-
-
-def fit_key(model: Any, settings: FitSettings) -> str:
+def fit_key(model: Family, settings: FitSettings) -> str:
     """Content hash of everything that determines the posterior."""
     payload = {
         "model": model.name, "revision": model.revision, "data": model.dataset.content_hash(),
@@ -146,12 +97,13 @@ def check_identifiable(dataset: Dataset) -> None:
 
 
 def fit(dataset: Dataset, *, model_name: str = "latent_ar", priors_file: str | Path | None = None,
-        settings: FitSettings = FitSettings(), cache_root: Path | None = runs.DEFAULT_ROOT / ".cache",
+        settings: FitSettings | None = None, cache_root: Path | None = runs.DEFAULT_ROOT / ".cache",
         progress: bool = True) -> FitResult:
     """Fit, or reuse the cached fit with the same inputs and settings."""
+    settings = settings or FitSettings()
     settings.check()
     check_identifiable(dataset)
-    model = make_model(model_name, dataset, priors_file)
+    model = make_family(model_name, dataset, priors_file)
     key = fit_key(model, settings)
     if cache_root is not None:
         cached = _load_cached(_cache_dir(cache_root, key))
@@ -179,7 +131,7 @@ def fit(dataset: Dataset, *, model_name: str = "latent_ar", priors_file: str | P
                  "observations": observation_summary(dataset)},
         "priors": {"files": {str(p): runs.sha256_file(p) for p in model.priors.sources},
                    "resolved": model.priors.to_dict()},
-        "presence_reference": getattr(model, "presence_ref", None),
+        "presence_reference": model.presence_ref,
         "diagnostics": diagnostics.to_dict(),
         "versions": runs.versions(),
     }
@@ -201,13 +153,14 @@ def verdict(manifest: dict[str, Any], allow_unconverged: bool) -> str:
 
 
 def write_fit_run(result: FitResult, out: Path, allow_unconverged: bool,
-                  inputs: dict[str, Any] | None = None) -> tuple[Path, str]:
+                  extra: dict[str, Any] | None = None) -> tuple[Path, str]:
     """Write posterior.nc and manifest.json into a new run folder; return (path, verdict)."""
     status = verdict(result.manifest, allow_unconverged)
     manifest = {**result.manifest, "verdict": status, "allow_unconverged": allow_unconverged,
                 "reused_cached_fit": result.reused, "command": runs.command_line()}
-    if inputs is not None:
-        manifest["inputs"] = inputs
+    if extra:
+        manifest["fit"] = {k: result.manifest.get(k) for k in ("created", "wall_seconds", "fit_key")}
+        manifest.update(extra)
     with runs.staged_run(out) as tmp:
         result.idata.to_netcdf(str(tmp / POSTERIOR))
         runs.write_json(tmp / runs.MANIFEST, manifest)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecast.models.hawkes import KERNEL_LAGS, simulate_series
+from forecast.families.hawkes.graph import KERNEL_LAGS, simulate_series
 
 
 def main() -> None:

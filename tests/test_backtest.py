@@ -14,14 +14,15 @@ from forecast.data.loaders import load_counts
 from forecast.evaluation import baselines
 from forecast.evaluation.backtest import (
     ALL_MODELS,
-    observed_scenario,
+    KNOWN_MODELS,
     origin_seed,
     run_backtest,
     summarise,
 )
-from forecast.evaluation.predictive import NegBinomial, PoissonMixture, quantiles, score
+from forecast.core.predictive import NegBinomial, PoissonMixture, quantiles, score
 from forecast.evaluation.truncate import targets, truncate
-from forecast.models.likelihood import interval_logp_numpy
+from forecast.scenarios.toolkit import observed_scenario
+from forecast.core.likelihood import interval_logp_numpy
 from tests.conftest import counts_csv, fake_posterior
 
 BASELINES_ONLY = ("zero", "last_value", "hist_mean", "negbin", "tsb")
@@ -169,8 +170,8 @@ def test_origin_seed_depends_only_on_run_seed_and_origin():
 
 
 def test_model_forecast_uses_the_observed_presence(write):
-    from forecast.models.latent_ar import LatentARModel
-    from forecast.scenarios.simulate_latent_ar import LatentARSimulator
+    from forecast.families.latent_ar.graph import LatentARModel
+    from forecast.families.latent_ar.simulate import LatentARSimulator
 
     csv = counts_csv(24).splitlines()
     csv = [csv[0]] + [line.rsplit(",", 1)[0] + f",{2.0 + 0.5 * (i % 3)}" for i, line in enumerate(csv[1:])]
@@ -184,9 +185,10 @@ def test_model_forecast_uses_the_observed_presence(write):
 
 
 def test_cli_models_match_the_library():
-    from forecast.evaluation import cli
+    from forecast.cli import backtest
 
-    assert cli.ALL_MODELS == ALL_MODELS
+    assert backtest.ALL_MODELS == ALL_MODELS
+    assert backtest.KNOWN_MODELS == KNOWN_MODELS
 
 
 def test_cli_backtest_writes_a_new_run(write, tmp_path):
@@ -211,7 +213,7 @@ def test_cli_backtest_writes_a_new_run(write, tmp_path):
 def test_model_backtest_identical_on_local_processes_and_dask(dataset):
     from distributed import LocalCluster
 
-    from forecast.fitting import FitSettings
+    from forecast.config import FitSettings
 
     settings = FitSettings(draws=30, tune=30, chains=2)
     models = ("latent_ar", "hist_mean")
@@ -227,7 +229,8 @@ def test_model_backtest_identical_on_local_processes_and_dask(dataset):
 
 @pytest.mark.slow
 def test_sbc_ranks_are_in_range():
-    from forecast.evaluation.sbc import PARAMETERS, run_sbc, sbc_section
+    from forecast.evaluation.output import sbc_section
+    from forecast.evaluation.sbc import PARAMETERS, run_sbc
 
     ranks = run_sbc(2, seed=11, draws=40, tune=80, chains=2)
     assert len(ranks) == 2
@@ -250,7 +253,7 @@ def test_sbc_only_page_has_rank_histograms(tmp_path):
 
 
 def test_quantiles_by_bisection_match_the_tabulated_cdf():
-    from forecast.evaluation.predictive import NegBinomial, NegBinomialMixture, PoissonMixture, quantiles
+    from forecast.core.predictive import NegBinomial, NegBinomialMixture, PoissonMixture, quantiles
 
     rng = np.random.default_rng(3)
     probs = np.array([0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975])

@@ -156,7 +156,7 @@ def test_compare_command_ranks_runs_and_refuses_other_data(tmp_path, capsys):
 
 def test_exact_loo_refit_drops_the_row_and_scores_it_under_the_refit(write):
     from forecast.data.loaders import load_counts
-    from forecast.exact_loo import LeaveOneOutRefit
+    from forecast.families.latent_ar.exact_loo import LeaveOneOutRefit
     from tests.conftest import counts_csv
 
     dataset = load_counts(write("c.csv", counts_csv(12)))

@@ -9,14 +9,15 @@ import xarray as xr
 
 from forecast.data.loaders import load_counts
 from forecast.errors import InputError
-from forecast.models.hawkes import (
+from forecast.simulate import check_scenarios
+from forecast.families.hawkes.graph import (
     HawkesModel,
     kernel_weights_numpy,
     lag_matrix,
     simulate_series,
 )
-from forecast.scenarios.simulate_hawkes import HawkesSimulator
-from forecast.scenarios.simulate_latent_ar import LatentARSimulator
+from forecast.families.hawkes.simulate import HawkesSimulator
+from forecast.families.latent_ar.simulate import LatentARSimulator
 from forecast.scenarios.spec import parse_scenario
 from tests.conftest import counts_csv, fake_posterior
 
@@ -144,15 +145,15 @@ def test_shocks_on_parameters_a_model_lacks_name_the_models_that_have_them(count
                                                 'date = "2025-02-01"\nfactor = 2.0\n'), "b.toml")
     volatility = parse_scenario(scenario_text(3, '[[shocks]]\nparameter = "volatility_multiplier"\n'
                                                  'date = "2025-02-01"\nfactor = 2.0\n'), "v.toml")
-    from forecast.models.latent_ar import LatentARModel
+    from forecast.families.latent_ar.graph import LatentARModel
 
     latent = LatentARModel(counts)
     with pytest.raises(InputError, match="no shock 'branching_multiplier'; it belongs to model\\(s\\) "
                                          "hawkes, hawkes_powerlaw"):
-        LatentARSimulator(latent, fake_posterior(latent)).check(branching)
+        check_scenarios(latent, [branching])
     hawkes = HawkesModel(counts)
     with pytest.raises(InputError, match="it belongs to model\\(s\\) latent_ar"):
-        HawkesSimulator(hawkes, hawkes_posterior(hawkes)).check(volatility)
+        check_scenarios(hawkes, [volatility])
 
 
 def test_a_stated_volatility_effect_is_refused_by_the_hawkes_model(write):
@@ -183,7 +184,8 @@ def weekly_series(n: int, seed: int, kernel: str = "geometric", kernel_parameter
                           ("hawkes_powerlaw", "power_law", "kernel_exponent", 1.0)])
 def test_recovers_branching_kernel_and_background_from_simulated_weekly_data(
         tmp_path, model_name, kernel, kernel_var, kernel_parameter):
-    from forecast.fitting import FitSettings, fit
+    from forecast.config import FitSettings
+    from forecast.fitting import fit
 
     frame, truth = weekly_series(312, seed=11, kernel=kernel, kernel_parameter=kernel_parameter)
     path = tmp_path / "weekly.csv"

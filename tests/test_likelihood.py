@@ -8,7 +8,7 @@ import pytensor.tensor as pt
 import pytest
 from scipy import stats
 
-from forecast.models.likelihood import IntervalTable, interval_logp, interval_logp_numpy
+from forecast.core.likelihood import IntervalTable, interval_logp, interval_logp_numpy
 
 CASES = [  # lo, hi, mu
     (0, 0, 0.5), (3, 3, 2.0), (5, 9, 7.0), (0, np.inf, 3.0), (1, np.inf, 0.01), (204, np.inf, 150.0),
@@ -62,7 +62,7 @@ def test_numpy_reference_agrees_with_graph():
 def test_numpy_interval_logp_stays_finite_far_in_the_upper_tail():
     from scipy import stats
 
-    from forecast.models.likelihood import interval_logp_numpy
+    from forecast.core.likelihood import interval_logp_numpy
 
     mu = np.array([1e6, 1e9, 1e9])
     got = interval_logp_numpy(mu, np.array([3, 3, 2]), np.array([3, 3, 4]))

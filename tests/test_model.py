@@ -8,9 +8,10 @@ import pytest
 
 from forecast.data.dataset import Dataset
 from forecast.data.loaders import load_bundled, load_counts, load_observations
-from forecast.fitting import FitSettings, fit
-from forecast.models.latent_ar import LatentARModel
-from forecast.predictive_checks import outside_central, tail_probabilities
+from forecast.config import FitSettings
+from forecast.fitting import fit
+from forecast.families.latent_ar.graph import LatentARModel
+from forecast.core.predictive_checks import outside_central, tail_probabilities
 from forecast.timeaxis import month_axis
 
 
@@ -21,7 +22,7 @@ def test_ar1_filter_matches_the_sequential_recursion_and_its_gradient(n, mode):
     import pytensor
     import pytensor.tensor as pt
 
-    from forecast.models.ar1_op import ar1_filter_op
+    from forecast.families.latent_ar.ar1_op import ar1_filter_op
 
     rng = np.random.default_rng(n)
     x, weights = rng.normal(size=n), rng.normal(size=n)
@@ -53,7 +54,7 @@ def test_span_sums_equal_the_dense_product_and_its_gradient():
     import pytensor
     import pytensor.tensor as pt
 
-    from forecast.models.latent_ar import span_sums
+    from forecast.families.latent_ar.graph import span_sums
 
     weights = np.zeros((5, 8))
     weights[0, 1] = 1.0

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from forecast.errors import InputError
-from forecast.models.latent_ar import LatentARModel, parameter_families
-from forecast.priors import resolve_priors
+from forecast.families.latent_ar.graph import LatentARModel, parameter_families
+from forecast.core.priors import resolve_priors
 
-DEFAULT = "priors/default.toml"
+DEFAULT = LatentARModel.default_priors_file()
 
 
 def test_default_file_names_every_parameter_family():

@@ -17,9 +17,11 @@ from hypothesis import strategies as st
 from forecast.cli import main
 from forecast.data.loaders import load_dataset, load_events, load_observations
 from forecast.errors import InputError
-from forecast.fitting import FitSettings, _cache_dir, fit, fit_key, make_model
-from forecast.models.latent_ar import parameter_families
-from forecast.priors import resolve_priors
+from forecast.config import FitSettings
+from forecast.families import make_family as make_model
+from forecast.fitting import _cache_dir, fit, fit_key
+from forecast.families.latent_ar.graph import parameter_families
+from forecast.core.priors import resolve_priors
 from tests.conftest import REPO, counts_csv
 
 TINY = ["--draws", "40", "--tune", "40", "--chains", "2"]
@@ -147,7 +149,7 @@ def check_fuzzed_priors(tmp_path, families, default: str, name, dist, params) ->
     path = tmp_path / "p.toml"
     path.write_text(text, encoding="utf-8")
     try:
-        resolve_priors(families, REPO / "priors" / default, path)
+        resolve_priors(families, REPO / "forecast" / "families" / default / "priors.toml", path)
     except InputError as exc:
         assert "p.toml" in str(exc)
 
@@ -159,7 +161,7 @@ def check_fuzzed_priors(tmp_path, families, default: str, name, dist, params) ->
        params=st.dictionaries(st.sampled_from(["mu", "sigma", "alpha", "beta", "lower", "upper", "nu", "x"]),
                               VALUES, max_size=4))
 def test_fuzzed_priors_files(tmp_path, name, dist, params):
-    check_fuzzed_priors(tmp_path, parameter_families(), "default.toml", name, dist, params)
+    check_fuzzed_priors(tmp_path, parameter_families(), "latent_ar", name, dist, params)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -168,9 +170,9 @@ def test_fuzzed_priors_files(tmp_path, name, dist, params):
        dist=st.one_of(st.sampled_from(["Beta", "Gamma", "LogNormal", "Normal"]), st.text(max_size=8)),
        params=st.dictionaries(st.sampled_from(["mu", "sigma", "alpha", "beta", "x"]), VALUES, max_size=3))
 def test_fuzzed_hawkes_priors_files(tmp_path, name, dist, params):
-    from forecast.models import hawkes
+    from forecast.families.hawkes import graph as hawkes
 
-    check_fuzzed_priors(tmp_path, hawkes.parameter_families(), "hawkes.toml", name, dist, params)
+    check_fuzzed_priors(tmp_path, hawkes.parameter_families(), "hawkes", name, dist, params)
 
 
 def test_scenario_files_cannot_name_paths(write, capsys):

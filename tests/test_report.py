@@ -10,9 +10,9 @@ import pytest
 import xarray as xr
 
 from forecast.data.loaders import load_counts
-from forecast.models.latent_ar import LatentARModel
-from forecast.report import write_report
-from forecast.scenarios.engine import simulate_scenarios
+from forecast.families.latent_ar.graph import LatentARModel
+from forecast.reporting.scenario_report import write_report
+from forecast.simulate import simulate_scenarios
 from forecast.scenarios.spec import load_scenarios
 from tests.conftest import counts_csv, fake_posterior
 
@@ -48,7 +48,7 @@ def test_unconverged_fit_carries_the_warning(setup, tmp_path):
     model, idata, base, cut, _ = setup
     scenarios = load_scenarios([base, cut])
     draws = simulate_scenarios(model, idata.posterior, scenarios, seed=1)
-    write_report(tmp_path, idata, draws, manifest("allowed_unconverged", scenarios), model.dataset)
+    write_report(tmp_path, idata, draws, manifest("allowed_unconverged", scenarios), model.dataset, model)
     page = (tmp_path / "report.html").read_text()
     assert 'class="bad"' in page and "FAILED its diagnostics gate" in page
     assert "bulk ESS 12 &lt; 400" in page
@@ -61,7 +61,7 @@ def test_single_scenario_without_contrast_renders(setup, tmp_path):
     model, idata, base, _, _ = setup
     scenarios = load_scenarios([base])
     draws = simulate_scenarios(model, idata.posterior, scenarios, seed=1)
-    write_report(tmp_path, idata, draws, manifest("passed", scenarios), model.dataset)
+    write_report(tmp_path, idata, draws, manifest("passed", scenarios), model.dataset, model)
     page = (tmp_path / "report.html").read_text()
     assert "No scenario of this run has a baseline" in page
     assert 'class="bad"' not in page and "Fit diagnostics passed" in page

@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from forecast.report import write_report
-from forecast.scenarios.engine import simulate_scenarios
+from forecast.reporting.scenario_report import write_report
+from forecast.simulate import simulate_scenarios
 from forecast.scenarios.spec import load_scenarios
 from tests.test_report import manifest, setup  # noqa: F401  (fixture)
 
@@ -35,7 +35,7 @@ def test_report_renders_in_headless_chromium(setup, tmp_path):  # noqa: F811
     model, idata, base, cut, _ = setup
     scenarios = load_scenarios([base, cut])
     draws = simulate_scenarios(model, idata.posterior, scenarios, seed=1)
-    write_report(tmp_path, idata, draws, manifest("passed", scenarios), model.dataset)
+    write_report(tmp_path, idata, draws, manifest("passed", scenarios), model.dataset, model)
     driver = chrome()
     try:
         driver.get((tmp_path / "report.html").as_uri())

@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 from forecast.cli import main
 from forecast.data.loaders import load_counts
 from forecast.errors import InputError
-from forecast.models.latent_ar import LatentARModel
+from forecast.families.latent_ar.graph import LatentARModel
 from forecast.scenarios import summaries
-from forecast.scenarios.engine import simulate_scenarios
-from forecast.scenarios.simulate_latent_ar import LatentARSimulator
+from forecast.simulate import simulate_scenarios
+from forecast.families.latent_ar.simulate import LatentARSimulator
 from forecast.scenarios.spec import load_scenarios, parse_scenario
 from tests.conftest import counts_csv, fake_posterior
 

@@ -32,17 +32,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from forecast.config import FitSettings
+from forecast.core.predictive import score
 from forecast.data.dataset import Dataset
 from forecast.errors import ForecastError, InputError
 from forecast.evaluation import baselines
-from forecast.evaluation.predictive import NegBinomialMixture, PoissonMixture, score
 from forecast.evaluation.truncate import targets, truncate
+from forecast.families import DEFAULT_FAMILY, FAMILIES
+from forecast.fitting import fit
 
-MODEL = "latent_ar"
-# Fitted families a backtest can score; the Hawkes ones need a fully observed counts series.
-FITTED_MODELS = (MODEL, "hawkes", "hawkes_powerlaw")
-ALL_MODELS = (MODEL, *baselines.BASELINES)          # the default set
-KNOWN_MODELS = (*FITTED_MODELS, *baselines.BASELINES)
+ALL_MODELS = (DEFAULT_FAMILY, *baselines.BASELINES)          # the default set
+KNOWN_MODELS = (*FAMILIES, *baselines.BASELINES)
 MIN_HISTORY_ROWS = 3
 
 
@@ -71,75 +71,6 @@ def target_kind(row) -> str:
     return "exact_bin" if row.first_bin == row.last_bin and abs(row.bins - 1) < 1e-9 else "exact_span"
 
 
-def _path_toml(name: str, dates_values: list[tuple[str, float]]) -> str:
-    pts = ", ".join(f'{{ date = "{d}", value = {v!r} }}' for d, v in dates_values)
-    return f"[{name}]\npoints = [{pts}]\n"
-
-
-def observed_scenario(dataset: Dataset, origin: int, months: int):
-    """Status quo from the origin with the observed presence/covariate paths, no new events."""
-    from forecast.scenarios.spec import parse_scenario
-
-    axis = dataset.axis
-    idx = range(origin, origin + months)
-
-    def flat(values: np.ndarray) -> list[tuple[str, float]]:
-        # a point on the first and last day of each bin: the path is flat at the observed value
-        out = []
-        for i in idx:
-            v = float(values[i])
-            out += [(axis.starts[i].strftime("%Y-%m-%d"), v), (axis.ends[i].strftime("%Y-%m-%d"), v)]
-        return out
-
-    text = (f'name = "backtest_{axis.labels[origin]}"\n'
-            f'[horizon]\nstart = "{axis.starts[origin].strftime("%Y-%m-%d")}"\nmonths = {months}\n')
-    if dataset.presence is not None:
-        text += _path_toml("presence", flat(np.asarray(dataset.presence)))
-    for col in dataset.covariates.columns:
-        text += _path_toml(f"covariates.{col}", flat(dataset.covariates[col].to_numpy()))
-    return parse_scenario(text, f"backtest origin {axis.labels[origin]}")
-
-
-def model_means(result, dataset: Dataset, origin: int, horizon: int, rows: pd.DataFrame,
-                seed: int) -> list[np.ndarray]:
-    """Per target, the (D,) Poisson means pi_d * sum_t w_t lambda_t of the fitted model."""
-    from forecast.scenarios.simulate_latent_ar import LatentARSimulator
-
-    months = min(horizon, dataset.axis.n - origin)
-    sim = LatentARSimulator(result.model, result.idata.posterior)
-    out = sim.simulate(observed_scenario(dataset, origin, months), seed)
-    rate = out["rate"]                                   # (D, months)
-    weights = dataset.weights(rows)[:, origin:origin + months]
-    reference = result.model.dataset.reference
-    means = []
-    for (_, row), w in zip(rows.iterrows(), weights):
-        mu = rate @ w
-        if row["definition"] != reference:
-            log_ratio = sim.draws.post["log_ratio"].sel(definition=row["definition"]).values
-            mu = mu * np.exp(np.asarray(log_ratio, dtype=float))
-        means.append(mu)
-    return means
-
-
-def hawkes_predictives(result, dataset: Dataset, origin: int, horizon: int,
-                       rows: pd.DataFrame, seed: int) -> list[NegBinomialMixture | None]:
-    """Per target, the mixture over draws of NB(lambda_t, c) with lambda_t fed by simulated counts.
-
-    Only single-bin exact targets can be scored this way (a count series has no other kind).
-    """
-    from forecast.scenarios.simulate_hawkes import HawkesSimulator
-
-    months = min(horizon, dataset.axis.n - origin)
-    sim = HawkesSimulator(result.model, result.idata.posterior)
-    rate = sim.simulate(observed_scenario(dataset, origin, months), seed)["rate"]
-    overdispersion = sim.draws.get("overdispersion")
-    out: list[NegBinomialMixture | None] = []
-    for row in rows.itertuples(index=False):
-        single = row.first_bin == row.last_bin and abs(row.bins - 1) < 1e-9
-        out.append(NegBinomialMixture(rate[:, row.first_bin - origin], overdispersion) if single else None)
-    return out
-
-
 def score_origin(task: OriginTask) -> list[dict[str, Any]]:
     """Fit every model on the data before the origin and score its targets (one worker job)."""
     ds, origin = task.dataset, task.origin
@@ -155,19 +86,14 @@ def score_origin(task: OriginTask) -> list[dict[str, Any]]:
     notes: dict[str, str] = {}
     fit_seconds: dict[str, float] = {}
     for model in task.models:
-        if model in FITTED_MODELS:
-            from forecast.fitting import FitSettings, fit
-
+        if model in FAMILIES:
             started = time.perf_counter()
             try:
                 settings = FitSettings(**{**task.fit, "seed": seed})
                 result = fit(past, model_name=model, priors_file=task.priors_file, settings=settings,
                              cache_root=None, progress=False)
-                if model == MODEL:
-                    means = model_means(result, ds, origin, task.horizon, rows, seed)
-                    predictives[model] = [PoissonMixture(m) for m in means]
-                else:
-                    predictives[model] = hawkes_predictives(result, ds, origin, task.horizon, rows, seed)
+                predictives[model] = result.model.target_predictives(
+                    result.idata.posterior, ds, origin, task.horizon, rows, seed)
                 diag = result.manifest["diagnostics"]
                 notes[model] = "" if diag["passed"] else "unconverged: " + "; ".join(diag["failures"])
             except ForecastError as exc:

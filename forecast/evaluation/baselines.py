@@ -28,8 +28,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from forecast.core.predictive import NegBinomial, PoissonMixture
 from forecast.data.dataset import Dataset
-from forecast.evaluation.predictive import NegBinomial, PoissonMixture
 
 BASELINES = ("zero", "last_value", "hist_mean", "negbin", "tsb")
 POISSON_SIZE = 1e6

@@ -2,41 +2,33 @@
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from forecast import runs
 from forecast.evaluation.backtest import summarise
+from forecast.evaluation.sbc import PARAMETERS as SBC_PARAMETERS
+from forecast.reporting.html import img_tag, png_bytes
 
 PIT_BINS = 10
 
 
-def _png(fig) -> str:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    return f'<img alt="" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
+def _png(fig: Figure) -> str:
+    return img_tag(png_bytes(fig, dpi=90, tight=True))
 
 
 def pit_histograms(frame: pd.DataFrame) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     pit = frame.dropna(subset=["pit"])
     models = list(dict.fromkeys(pit["model"]))
     if not models:
         return "<p>No exact count among the targets: no PIT values.</p>"
-    fig, axes = plt.subplots(1, len(models), figsize=(2.6 * len(models), 2.4), sharey=True, squeeze=False)
+    fig = Figure(figsize=(2.6 * len(models), 2.4))
+    axes = fig.subplots(1, len(models), sharey=True, squeeze=False)
     for ax, model in zip(axes[0], models):
         values = pit[pit["model"] == model]["pit"].to_numpy()
         ax.hist(values, bins=np.linspace(0, 1, PIT_BINS + 1), density=True, color="#4c72b0",
@@ -50,6 +42,24 @@ def pit_histograms(frame: pd.DataFrame) -> str:
 
 def _table(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep="–", border=0)
+
+
+def sbc_section(ranks: pd.DataFrame, bins: int = 10) -> str:
+    """HTML section: rank histograms of the key parameters."""
+    if ranks.empty:
+        return ""
+    total = int(ranks["draws"].iloc[0])
+    fig = Figure(figsize=(2.6 * len(SBC_PARAMETERS), 2.4))
+    axes = fig.subplots(1, len(SBC_PARAMETERS), squeeze=False)
+    for ax, p in zip(axes[0], SBC_PARAMETERS):
+        ax.hist(ranks[f"rank_{p}"], bins=np.linspace(0, total + 1, bins + 1), color="#dd8452",
+                edgecolor="white")
+        ax.axhline(len(ranks) / bins, color="black", lw=0.8, ls="--")
+        ax.set_title(p, fontsize=9)
+    return (f"<h2>Simulation-based calibration ({len(ranks)} replications, {total} draws each)</h2>"
+            "<p>Rank of the true value among the posterior draws; uniform ranks (the dashed line) "
+            "mean a calibrated fit. A U shape means over-confidence, a hump under-confidence, a "
+            "slope bias.</p>" + _png(fig))
 
 
 def backtest_html(frame: pd.DataFrame, summary: pd.DataFrame, manifest: dict[str, Any],
@@ -96,8 +106,6 @@ def write_backtest_run(frame: pd.DataFrame, out: Path, manifest: dict[str, Any],
     summary = summarise(frame) if not frame.empty else pd.DataFrame()
     sbc_html = ""
     if sbc_ranks is not None:
-        from forecast.evaluation.sbc import sbc_section
-
         sbc_html = sbc_section(sbc_ranks)
     with runs.staged_run(out) as tmp:
         frame.to_csv(tmp / "backtest.csv", index=False)

@@ -20,8 +20,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from forecast.config import FitSettings
 from forecast.data.dataset import Dataset, observations_from_bins
 from forecast.errors import ForecastError
+from forecast.families import DEFAULT_FAMILY, make_family
+from forecast.fitting import fit
 from forecast.timeaxis import TimeAxis
 
 SBC_MONTHS = 36
@@ -54,9 +57,7 @@ def prior_draw(seed: int) -> tuple[dict[str, float], np.ndarray]:
     """True parameters and simulated counts from the prior predictive of the default model."""
     import pymc as pm
 
-    from forecast.models.latent_ar import LatentARModel
-
-    model = LatentARModel(synthetic_dataset())
+    model = make_family(DEFAULT_FAMILY, synthetic_dataset())
     with model.build():
         prior = pm.sample_prior_predictive(draws=1, random_seed=seed, var_names=[*PARAMETERS, "obs"])
     truth = {p: float(_scalar(prior.prior[p].values)[0]) for p in PARAMETERS}
@@ -66,8 +67,6 @@ def prior_draw(seed: int) -> tuple[dict[str, float], np.ndarray]:
 
 def replicate(index: int, seed: int, draws: int = 100, tune: int = 200, chains: int = 2) -> dict:
     """One SBC replication: ranks of the true values (0..draws*chains) and its seeds."""
-    from forecast.fitting import FitSettings, fit
-
     base = int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
     for attempt in range(MAX_TRIES):
         data_seed = (base + attempt) % 2**32
@@ -108,27 +107,3 @@ def run_sbc(n: int, seed: int = 20240128, draws: int = 100, tune: int = 200, cha
         with Client(executor) as client:
             rows = client.gather(client.map(replicate, *zip(*args), pure=False))
     return pd.DataFrame(rows)
-
-
-def sbc_section(ranks: pd.DataFrame, bins: int = 10) -> str:
-    """HTML section: rank histograms of the key parameters."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from forecast.evaluation.output import _png
-
-    if ranks.empty:
-        return ""
-    total = int(ranks["draws"].iloc[0])
-    fig, axes = plt.subplots(1, len(PARAMETERS), figsize=(2.6 * len(PARAMETERS), 2.4), squeeze=False)
-    for ax, p in zip(axes[0], PARAMETERS):
-        ax.hist(ranks[f"rank_{p}"], bins=np.linspace(0, total + 1, bins + 1), color="#dd8452",
-                edgecolor="white")
-        ax.axhline(len(ranks) / bins, color="black", lw=0.8, ls="--")
-        ax.set_title(p, fontsize=9)
-    return (f"<h2>Simulation-based calibration ({len(ranks)} replications, {total} draws each)</h2>"
-            "<p>Rank of the true value among the posterior draws; uniform ranks (the dashed line) "
-            "mean a calibrated fit. A U shape means over-confidence, a hump under-confidence, a "
-            "slope bias.</p>" + _png(fig))

@@ -23,21 +23,26 @@ or accept that `mu` absorbs the difference there.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import arviz as az
 import numpy as np
+import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
+import xarray as xr
+from scipy import stats
 
+from forecast.core.effects import MODELLED_KINDS
+from forecast.core.effects_graph import event_effect_graph
+from forecast.core.predictive import NegBinomialMixture, Predictive
+from forecast.core.sampling import sample_posterior
 from forecast.data.dataset import Dataset
 from forecast.errors import InputError
-from forecast.models.effects import MODELLED_KINDS, KindDesign, kind_designs
-from forecast.models.event_graph import event_effect_graph, group_members
-from forecast.models.sampling import sample_posterior
-from forecast.models.scaling import Scaling
-from forecast.priors import PRIORS_DIR, Priors, resolve_priors
+from forecast.families.base import Family
+from forecast.families.hawkes.kernels import kernel_weights_numpy, lag_matrix
+from forecast.families.hawkes.simulate import SHOCKS, HawkesSimulator
+from forecast.scenarios.toolkit import observed_scenario
 
 KERNELS = ("geometric", "power_law")
 # Kernel support in bins: a year of months, half a year of weeks.
@@ -90,44 +95,29 @@ def observed_series(dataset: Dataset) -> tuple[int, np.ndarray, list[str]]:
     return first, counts, ids
 
 
-def lag_matrix(y: np.ndarray, lags: int) -> np.ndarray:
-    """(T, K) matrix of y_{t-k}, k = 1..K, zero before the series starts."""
-    out = np.zeros((y.size, lags))
-    for k in range(1, lags + 1):
-        out[k:, k - 1] = y[:-k] if k < y.size else []
-    return out
-
-
-def kernel_weights_numpy(kernel: str, parameter: np.ndarray, lags: int) -> np.ndarray:
-    """(D, K) normalised kernel over lags 1..K for (D,) kernel parameters."""
-    k = np.arange(1, lags + 1, dtype=float)
-    parameter = np.asarray(parameter, dtype=float)[:, None]
-    raw = parameter ** (k - 1) if kernel == "geometric" else k ** -(1.0 + parameter)
-    return raw / raw.sum(axis=1, keepdims=True)
-
-
-class HawkesModel:
-    """Config in __init__, PyMC graph in build(), sampling in fit()."""
+class HawkesModel(Family):
+    """Self-exciting negative binomial counts with a geometric kernel."""
 
     kernel = "geometric"
     name = "hawkes"
     revision = 1            # bumped whenever the graph changes (cached fits are then not reused)
-    default_priors_file: Path = PRIORS_DIR / "hawkes.toml"
+    shocks = SHOCKS
     volatility_effects = False
+    key_parameters: ClassVar[tuple[str, ...]] = (
+        "elasticity", "decapitation_level", "decapitation_pulse", "branching", "kernel_decay",
+        "kernel_exponent", "overdispersion")
 
-    def __init__(self, dataset: Dataset, priors_file: str | Path | None = None) -> None:
-        self.dataset = dataset
-        self.priors_file = Path(priors_file) if priors_file else None
+    def __init__(self, dataset: Dataset, priors_file: Any = None) -> None:
         self.first, self.counts, self.ids = observed_series(dataset)
         self.lags = KERNEL_LAGS[dataset.axis.freq]
-        self.kinds: list[KindDesign] = kind_designs(dataset.events, dataset.axis)
-        members = {"covariate": list(dataset.covariates.columns),
-                   **group_members(parameter_families(), self.kinds)}
-        self.priors: Priors = resolve_priors(parameter_families(), self.default_priors_file,
-                                             self.priors_file, members=members)
-        scaling = Scaling.of(dataset)
-        self.cov_mean, self.cov_sd, self.presence_ref = scaling.cov_mean, scaling.cov_sd, scaling.presence_ref
-        self.model: pm.Model | None = None
+        super().__init__(dataset, priors_file)
+
+    @classmethod
+    def parameter_families(cls) -> dict[str, str]:
+        return parameter_families()
+
+    def first_fitted_bin(self) -> int:
+        return self.first
 
     def coords(self) -> dict[str, Any]:
         coords: dict[str, Any] = {"bin": self.dataset.axis.labels[self.first:], "observation": self.ids,
@@ -163,6 +153,7 @@ class HawkesModel:
                 log_mu = log_mu + pt.dot(x, pm.Deterministic("beta", pt.stack(betas), dims="covariate"))
             for design in self.kinds:
                 log_mu = log_mu + event_effect_graph(design, priors, volatility=False)[0][first:]
+            self.log_background = log_mu
             background = pm.Deterministic("background", pt.exp(log_mu), dims="bin")
             excitation = pt.dot(lag_matrix(self.counts, self.lags), self.kernel_graph())
             rate = pm.Deterministic("rate", background + eta * excitation, dims="bin")
@@ -173,8 +164,44 @@ class HawkesModel:
         return model
 
     def fit(self, **kwargs: Any) -> az.InferenceData:
-        """Sample the posterior (see `sample_posterior` for the settings)."""
+        """Sample the posterior; PyMC computes the pointwise log-likelihood (a plain NB pmf)."""
         return sample_posterior(self.model or self.build(), **kwargs)
+
+    def pointwise_log_likelihood(self, posterior: xr.Dataset) -> xr.DataArray:
+        """log NB(y_t | lambda_t, c) for every draw and observed bin, in numpy."""
+        rate = posterior["rate"].transpose("chain", "draw", "bin").values
+        alpha = 1.0 / posterior["overdispersion"].values[..., None] ** 2
+        logp = stats.nbinom.logpmf(self.counts[None, None], alpha, alpha / (alpha + rate))
+        return xr.DataArray(logp, dims=("chain", "draw", "observation"),
+                            coords={"chain": posterior["chain"], "draw": posterior["draw"],
+                                    "observation": self.ids})
+
+    def simulator(self, posterior: xr.Dataset | None) -> HawkesSimulator:
+        return HawkesSimulator(self, posterior)
+
+    def target_predictives(self, posterior: xr.Dataset, dataset: Dataset, origin: int, horizon: int,
+                           rows: pd.DataFrame, seed: int) -> list[Predictive | None]:
+        """Per target, the mixture over draws of NB(lambda_t, c), lambda_t fed by simulated counts.
+
+        Only single-bin exact targets can be scored this way (a count series has no other kind).
+        """
+        months = min(horizon, dataset.axis.n - origin)
+        sim = self.simulator(posterior)
+        rate = sim.simulate(observed_scenario(dataset, origin, months), seed)["rate"]
+        overdispersion = sim.draws.get("overdispersion")
+        out: list[Predictive | None] = []
+        for row in rows.itertuples(index=False):
+            single = row.first_bin == row.last_bin and abs(row.bins - 1) < 1e-9
+            out.append(NegBinomialMixture(rate[:, row.first_bin - origin], overdispersion)
+                       if single else None)
+        return out
+
+    def describe(self, idata: az.InferenceData) -> list[str]:
+        eta = idata.posterior["branching"].values.ravel()
+        return [f"<li>Self-excitation: each attack triggers on average {np.median(eta):.2f} further "
+                f"attacks over the following months (90% interval {np.quantile(eta, 0.05):.2f} to "
+                f"{np.quantile(eta, 0.95):.2f}); that is also the long-run share of attacks that answer "
+                "earlier attacks rather than the background.</li>"]
 
 
 class HawkesPowerLawModel(HawkesModel):

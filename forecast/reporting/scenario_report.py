@@ -2,46 +2,23 @@
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 from pathlib import Path
 from typing import Any
 
 import arviz as az
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast import plots
+from forecast.core.predictive_checks import outside_central, tail_probabilities
 from forecast.data.dataset import Dataset
-from forecast.predictive_checks import outside_central, tail_probabilities
+from forecast.families import Family
+from forecast.reporting import plots
+from forecast.reporting.html import Figures, page
+from forecast.reporting.html import table as _table
 from forecast.scenarios import summaries
-
-KEY_PARAMETERS = ["elasticity", "decapitation_level", "decapitation_pulse", "decapitation_volatility",
-                  "log_ratio", "rho", "sigma", "branching", "kernel_decay", "kernel_exponent",
-                  "overdispersion"]
-
-
-class Figures:
-    """Renders each figure once: embedded in the HTML and kept as PNG bytes for files."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-
-    def embed(self, name: str, fig: plt.Figure) -> str:
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=110)
-        plt.close(fig)
-        self.files[f"{name}.png"] = buffer.getvalue()
-        data = base64.b64encode(buffer.getvalue()).decode()
-        return f'<img alt="{html.escape(name)}" src="data:image/png;base64,{data}">'
-
-
-def _table(frame: pd.DataFrame, digits: int = 2) -> str:
-    return frame.to_html(index=False, float_format=lambda v: f"{v:,.{digits}f}", border=0, classes="t")
 
 
 def _verdict_banner(manifest: dict[str, Any]) -> str:
@@ -56,7 +33,7 @@ def _verdict_banner(manifest: dict[str, Any]) -> str:
             'Do not cite these numbers.</p>')
 
 
-def _plain_words(idata: az.InferenceData) -> str:
+def _plain_words(idata: az.InferenceData, family: Family) -> str:
     """What the key numbers mean and how much of each comes from the prior."""
     post = idata.posterior
     items = ["<li>Counts are attacks on US forces as the Pentagon counts them (rocket, drone, mortar "
@@ -86,12 +63,7 @@ def _plain_words(idata: az.InferenceData) -> str:
                 vol = post["decapitation_volatility"].sel(decapitation_group=group).values.ravel()
                 line += f"; P(more erratic activity afterwards) = {(vol > 0).mean():.2f}"
             items.append(line + ".</li>")
-    if "branching" in post:
-        eta = post["branching"].values.ravel()
-        items.append(f"<li>Self-excitation: each attack triggers on average {np.median(eta):.2f} further "
-                     f"attacks over the following months (90% interval {_q(eta, 0.05):.2f} to "
-                     f"{_q(eta, 0.95):.2f}); that is also the long-run share of attacks that answer "
-                     "earlier attacks rather than the background.</li>")
+    items += family.describe(idata)
     return "<h2>What the numbers mean and assume</h2><ul>" + "".join(items) + "</ul>"
 
 
@@ -99,7 +71,7 @@ def _ensemble_section(manifest: dict[str, Any]) -> str:
     """The stacking weights of an ensemble run (empty for a single model)."""
     ensemble = manifest.get("ensemble")
     if not ensemble:
-        return f"<p>Model: {html.escape(str(manifest.get('model', 'latent_ar')))}.</p>"
+        return f"<p>Model: {html.escape(str(manifest.get('model', 'unknown')))}.</p>"
     table = pd.DataFrame(ensemble["loo"])
     notes = "".join(f"<li>{html.escape(m)}: {len(ids)} observation(s) with Pareto k &gt; 0.7 "
                     f"({html.escape(', '.join(ids))}): its LOO estimate is unreliable there.</li>"
@@ -140,7 +112,7 @@ def _q(values: np.ndarray, q: float) -> float:
 
 
 def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str, Any],
-                 dataset: Dataset, figures: Figures | None = None) -> str:
+                 dataset: Dataset, family: Family, figures: Figures | None = None) -> str:
     figures = figures or Figures()
     totals = summaries.total_summary(draws)
     contrasts = summaries.contrasts(draws)
@@ -155,7 +127,7 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
         "<h1>Militia attacks on US forces: scenario forecast</h1>",
         _verdict_banner(manifest),
         _ensemble_section(manifest),
-        _plain_words(idata),
+        _plain_words(idata, family),
         "<h2>What was asked</h2>",
         f"<p>Scenarios: {', '.join(draws['scenario'].values)}. Horizon: {months[0]} to {months[-1]} "
         f"({len(months)} months). Data: {html.escape(dataset.name)}, {dataset.axis.labels[0]} to "
@@ -186,7 +158,7 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
         parts.append(figures.embed(f"fan_{s}", plots.fan_chart(idata.posterior["rate"], fitted, draws,
                                                                  str(s))))
     if "prior" in idata.groups():
-        names = [n for n in KEY_PARAMETERS if n in idata.posterior]
+        names = [n for n in family.key_parameters if n in idata.posterior]
         parts += ["<h2>Key parameters: prior against posterior</h2><p>Where the two histograms "
                   "overlap, the data say little and the number comes from the prior. The "
                   "force-footprint elasticity is weakly identified: US presence only moved between "
@@ -206,7 +178,7 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
                   + "; the median tail probability min(P(Y <= hi), P(Y >= lo)) is "
                   + f"{np.median(tails):.2f}.</p>",
                   figures.embed("predictive_check", plots.predictive_check(fitted, predictive))]
-    summary = az.summary(idata, var_names=[n for n in KEY_PARAMETERS + ["intercept"]
+    summary = az.summary(idata, var_names=[n for n in [*family.key_parameters, "intercept"]
                                            if n in idata.posterior], kind="all")
     parts += ["<h2>Diagnostics</h2>", _verdict_banner(manifest),
               summary.reset_index().rename(columns={"index": "parameter"}).to_html(index=False, border=0,
@@ -222,13 +194,7 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
                   {k: manifest[k] for k in ("versions", "settings", "scenario_seed", "data", "priors",
                                             "scenarios") if k in manifest}, indent=1, default=str))
               + "</pre>"]
-    style = ("body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em;color:#222}"
-             "table.t{border-collapse:collapse;font-size:12px}table.t td,table.t th{padding:2px 6px;"
-             "border-bottom:1px solid #ddd}.bad{color:#fff;background:#c00;padding:8px;font-weight:bold}"
-             ".ok{color:#064;background:#e6f4ea;padding:6px}img{max-width:100%}pre{font-size:11px;"
-             "white-space:pre-wrap}")
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Scenario forecast</title>"
-            f"<style>{style}</style></head><body>{''.join(parts)}</body></html>")
+    return page("Scenario forecast", "".join(parts))
 
 
 def markdown_summary(draws: xr.Dataset, manifest: dict[str, Any]) -> str:
@@ -255,11 +221,11 @@ def markdown_summary(draws: xr.Dataset, manifest: dict[str, Any]) -> str:
 
 
 def write_report(folder: Path, idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str, Any],
-                 dataset: Dataset) -> None:
+                 dataset: Dataset, family: Family) -> None:
     """report.html (self-contained), summary.md and figures/*.png into `folder`."""
     folder = Path(folder)
     figures = Figures()
-    (folder / "report.html").write_text(build_report(idata, draws, manifest, dataset, figures),
+    (folder / "report.html").write_text(build_report(idata, draws, manifest, dataset, family, figures),
                                         encoding="utf-8")
     (folder / "summary.md").write_text(markdown_summary(draws, manifest), encoding="utf-8")
     (folder / "figures").mkdir(exist_ok=True)

@@ -16,10 +16,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast.errors import InputError, did_you_mean
-from forecast.models.effects import MODELLED_KINDS, effect_log_rate, kind_designs
+from forecast.core.effects import MODELLED_KINDS, effect_log_rate, kind_designs
+from forecast.data.dataset import Dataset
+from forecast.errors import InputError, MissingCapability, did_you_mean
 from forecast.scenarios.paths import bin_days, day_number, draw_day, draw_value, path_bin_means, stream
-from forecast.scenarios.spec import EventSpec, Scenario
+from forecast.scenarios.spec import EventSpec, Scenario, parse_scenario
 from forecast.timeaxis import TimeAxis
 
 # Rates are capped far above anything seen (the record month had 53 attacks) so that the
@@ -104,8 +105,6 @@ class Background:
 class ScenarioSimulator:
     """Checks scenarios against one fitted model and computes their background."""
 
-    SHOCKS: dict[str, str] = {}
-
     def __init__(self, model, posterior: xr.Dataset | None) -> None:
         """`posterior` may be None to check scenarios before any fit exists."""
         self.model = model
@@ -147,19 +146,18 @@ class ScenarioSimulator:
             self._event_group(scenario, event, i)
             prior = event.effect_prior or {}
             if "volatility" in prior and not self.model.volatility_effects:
-                raise InputError(scenario.source, f"model '{self.model.name}' has no latent volatility, "
-                                 "so an effect on it cannot act; it belongs to model(s) latent_ar",
-                                 where=f"key 'events[{i}].effect.volatility'")
+                raise MissingCapability(scenario.source, f"model '{self.model.name}' has no latent "
+                                        "volatility, so an effect on it cannot act|",
+                                        where=f"key 'events[{i}].effect.volatility'",
+                                        capability="volatility")
         for i, shock in enumerate(scenario.shocks):
-            if shock.parameter not in self.SHOCKS:
-                from forecast.scenarios.engine import models_with_shock
-
-                owners = models_with_shock(shock.parameter)
-                hint = (f"; it belongs to model(s) {', '.join(owners)}" if owners
-                        else did_you_mean(shock.parameter, self.SHOCKS))
-                raise InputError(scenario.source, f"model '{self.model.name}' has no shock "
-                                 f"{shock.parameter!r}{hint}. This model allows: {', '.join(self.SHOCKS)}",
-                                 where=f"key 'shocks[{i}].parameter'")
+            if shock.parameter not in self.model.shocks:
+                allowed = self.model.shocks
+                raise MissingCapability(scenario.source, f"model '{self.model.name}' has no shock "
+                                        f"{shock.parameter!r}|. This model allows: {', '.join(allowed)}",
+                                        where=f"key 'shocks[{i}].parameter'",
+                                        capability="shock:" + shock.parameter,
+                                        hint=did_you_mean(shock.parameter, allowed))
 
     def _event_group(self, scenario: Scenario, event: EventSpec, index: int) -> str | None:
         fitted = {d.kind: d.groups for d in self.model.kinds}
@@ -187,12 +185,11 @@ class ScenarioSimulator:
     def background(self, scenario: Scenario, seed: int) -> Background:
         """The scenario's log background rate, volatility effects and shocks, each (D, H)."""
         self.check(scenario)
-        ds, draws, model = self.dataset, self.draws, self.model
+        ds, draws = self.dataset, self.draws
         horizon = Horizon.for_scenario(ds.axis, scenario)
         future = horizon.future
         n, h = draws.n, future.n
         start_day = day_number(ds.axis.ends[-1])
-        log_rate = self.log_intercept()[:, None] * np.ones((1, h))
         presence = None
         if ds.presence is not None:
             last = np.full(n, ds.presence[-1])
@@ -201,25 +198,21 @@ class ScenarioSimulator:
             else:
                 presence = path_bin_means(scenario.presence, future, last, start_day, seed,
                                           "presence:" + scenario.key("presence"))
-            with np.errstate(divide="ignore"):
-                log_p = np.log(presence / model.presence_ref)
-            log_rate = log_rate + draws.get("elasticity")[:, None] * np.where(presence > 0, log_p, 0.0)
-        if not ds.covariates.empty:
-            beta = draws.get("beta")
-            for j, col in enumerate(ds.covariates.columns):
-                last = np.full(n, ds.covariates[col].iloc[-1])
-                if col in scenario.covariates:
-                    x = path_bin_means(scenario.covariates[col], future, last, start_day, seed,
-                                       f"cov:{col}:" + repr(scenario.covariates[col]))
-                else:
-                    x = np.repeat(last[:, None], h, axis=1)
-                log_rate = log_rate + beta[:, j, None] * (x - model.cov_mean[j]) / model.cov_sd[j]
+        covariates = []
+        for col in ds.covariates.columns:
+            last = np.full(n, ds.covariates[col].iloc[-1])
+            if col in scenario.covariates:
+                covariates.append(path_bin_means(scenario.covariates[col], future, last, start_day, seed,
+                                                 f"cov:{col}:" + repr(scenario.covariates[col])))
+            else:
+                covariates.append(np.repeat(last[:, None], h, axis=1))
+        log_rate = self.log_mean(presence, covariates, h)
         effects, log_vol = self._historical_effects(future)
         log_rate = log_rate + effects
         for i, event in enumerate(scenario.events):
             effect, vol = self._scenario_event(scenario, event, i, future, seed)
             log_rate, log_vol = log_rate + effect, log_vol + vol
-        log_shocks = {name: np.zeros((n, h)) for name in self.SHOCKS}
+        log_shocks = {name: np.zeros((n, h)) for name in self.model.shocks}
         for shock in scenario.shocks:
             rng = stream(seed, "shock:" + repr(shock))
             dates = draw_day(shock.date, n, rng)
@@ -228,6 +221,36 @@ class ScenarioSimulator:
             _, active, _ = _future_effect_arrays(future, dates, ends)
             log_shocks[shock.parameter] += np.log(np.maximum(factor, 1e-12))[:, None] * active
         return Background(horizon, presence, log_rate, log_vol, log_shocks)
+
+    def log_mean(self, presence: np.ndarray | None, covariates: list[np.ndarray], h: int) -> np.ndarray:
+        """(D, H) log background before events: intercept, presence and covariates.
+
+        The numpy twin of the graph's mean structure (checked by the families' parity tests).
+        """
+        draws, model = self.draws, self.model
+        log_rate = self.log_intercept()[:, None] * np.ones((1, h))
+        if presence is not None:
+            with np.errstate(divide="ignore"):
+                log_p = np.log(presence / model.presence_ref)
+            log_rate = log_rate + draws.get("elasticity")[:, None] * np.where(presence > 0, log_p, 0.0)
+        if covariates:
+            beta = draws.get("beta")
+            for j, x in enumerate(covariates):
+                log_rate = log_rate + beta[:, j, None] * (x - model.cov_mean[j]) / model.cov_sd[j]
+        return log_rate
+
+    def history_log_background(self, first_bin: int = 0) -> np.ndarray:
+        """(D, bins) log mean structure over the data's own bins from `first_bin`, events included."""
+        ds, n = self.dataset, self.draws.n
+        hist = ds.axis
+        presence = None if ds.presence is None else np.tile(np.asarray(ds.presence, float), (n, 1))
+        covariates = [np.tile(ds.covariates[c].to_numpy(float), (n, 1)) for c in ds.covariates.columns]
+        log_rate = self.log_mean(presence, covariates, hist.n)
+        for design in kind_designs(ds.events, hist):
+            level = self.draws.get(f"{design.kind}_level") if MODELLED_KINDS[design.kind].level else None
+            log_rate = log_rate + effect_log_rate(design, level, self.draws.get(f"{design.kind}_pulse"),
+                                                  self.draws.get(f"{design.kind}_decay"))
+        return log_rate[:, first_bin:]
 
     def common_noise(self, seed: int, shape: tuple[int, int], names: tuple[str, ...]) -> list[np.ndarray]:
         """The run's common random numbers, in order: "normal" or "uniform" arrays of `shape`.
@@ -313,3 +336,30 @@ class ScenarioSimulator:
         if spec.volatility and self.model.volatility_effects:
             vol = component("volatility")[:, None] * after
         return effect, vol
+
+
+def _path_toml(name: str, dates_values: list[tuple[str, float]]) -> str:
+    pts = ", ".join(f'{{ date = "{d}", value = {v!r} }}' for d, v in dates_values)
+    return f"[{name}]\npoints = [{pts}]\n"
+
+
+def observed_scenario(dataset: Dataset, origin: int, months: int) -> Scenario:
+    """Status quo from the origin with the observed presence/covariate paths, no new events."""
+    axis = dataset.axis
+    idx = range(origin, origin + months)
+
+    def flat(values: np.ndarray) -> list[tuple[str, float]]:
+        # a point on the first and last day of each bin: the path is flat at the observed value
+        out = []
+        for i in idx:
+            v = float(values[i])
+            out += [(axis.starts[i].strftime("%Y-%m-%d"), v), (axis.ends[i].strftime("%Y-%m-%d"), v)]
+        return out
+
+    text = (f'name = "backtest_{axis.labels[origin]}"\n'
+            f'[horizon]\nstart = "{axis.starts[origin].strftime("%Y-%m-%d")}"\nmonths = {months}\n')
+    if dataset.presence is not None:
+        text += _path_toml("presence", flat(np.asarray(dataset.presence)))
+    for col in dataset.covariates.columns:
+        text += _path_toml(f"covariates.{col}", flat(dataset.covariates[col].to_numpy()))
+    return parse_scenario(text, f"backtest origin {axis.labels[origin]}")

@@ -5,20 +5,10 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from forecast.errors import InputError
-from forecast.scenarios.simulate_hawkes import SHOCKS as HAWKES_SHOCKS
-from forecast.scenarios.simulate_hawkes import HawkesSimulator
-from forecast.scenarios.simulate_latent_ar import SHOCKS as LATENT_AR_SHOCKS
-from forecast.scenarios.simulate_latent_ar import LatentARSimulator
+from forecast.errors import InputError, MissingCapability
+from forecast.families import Family, families_with
 from forecast.scenarios.spec import Scenario
-
-SIMULATORS = {"latent_ar": LatentARSimulator, "hawkes": HawkesSimulator, "hawkes_powerlaw": HawkesSimulator}
-SHOCKS_BY_MODEL: dict[str, dict[str, str]] = {"latent_ar": LATENT_AR_SHOCKS, "hawkes": HAWKES_SHOCKS,
-                                              "hawkes_powerlaw": HAWKES_SHOCKS}
-
-
-def models_with_shock(parameter: str) -> list[str]:
-    return [name for name, shocks in SHOCKS_BY_MODEL.items() if parameter in shocks]
+from forecast.scenarios.toolkit import ScenarioSimulator
 
 
 def check_horizons(scenarios: list[Scenario]) -> None:
@@ -32,15 +22,23 @@ def check_horizons(scenarios: list[Scenario]) -> None:
                              "share their horizon", where="key 'horizon'")
 
 
-def make_simulator(model, posterior: xr.Dataset):
-    return SIMULATORS[model.name](model, posterior)
-
-
-def simulate_scenarios(model, posterior: xr.Dataset, scenarios: list[Scenario], seed: int) -> xr.Dataset:
+def check_scenarios(family: Family, scenarios: list[Scenario],
+                    simulator: ScenarioSimulator | None = None) -> None:
+    """Everything that can be wrong with the scenarios for this family, before any sampling."""
     check_horizons(scenarios)
-    simulator = make_simulator(model, posterior)
+    checker = simulator or family.simulator(None)
     for scenario in scenarios:
-        simulator.check(scenario)
+        try:
+            checker.check(scenario)
+        except MissingCapability as exc:
+            raise exc.with_owners(families_with(exc.capability)) from None
+
+
+def simulate_scenarios(model: Family, posterior: xr.Dataset, scenarios: list[Scenario],
+                       seed: int) -> xr.Dataset:
+    """Every scenario simulated from the same draws with common random numbers."""
+    simulator = model.simulator(posterior)
+    check_scenarios(model, scenarios, simulator)
     results = [simulator.simulate(s, seed) for s in scenarios]
     months = results[0]["labels"]
     coords = {"scenario": [s.name for s in scenarios], "draw": np.arange(simulator.draws.n),

@@ -12,23 +12,24 @@ ratio of counting definition d (the reference definition has pi = 1).
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import arviz as az
 import numpy as np
+import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
 
+from forecast.core.effects import MODELLED_KINDS
+from forecast.core.effects_graph import event_effect_graph
+from forecast.core.likelihood import IntervalTable, interval_logp, interval_logp_numpy
+from forecast.core.predictive import PoissonMixture, Predictive
 from forecast.data.dataset import Dataset
-from forecast.models.ar1_op import ar1_filter_op
-from forecast.models.effects import MODELLED_KINDS, KindDesign, kind_designs
-from forecast.models.event_graph import event_effect_graph, group_members
-from forecast.models.likelihood import IntervalTable, interval_logp, interval_logp_numpy
-from forecast.models.sampling import sample_posterior
-from forecast.models.scaling import Scaling
-from forecast.priors import PRIORS_DIR, Priors, resolve_priors
+from forecast.families.base import Family
+from forecast.families.latent_ar.ar1_op import ar1_filter_op
+from forecast.families.latent_ar.simulate import SHOCKS, LatentARSimulator
+from forecast.scenarios.toolkit import observed_scenario
 
 
 def parameter_families() -> dict[str, str]:
@@ -60,30 +61,26 @@ def span_sums(weights: np.ndarray, rate: pt.TensorVariable) -> pt.TensorVariable
     return pt.inc_subtensor(pt.zeros(weights.shape[0])[rows], shares * rate[cols])
 
 
-class LatentARModel:
-    """Config in __init__, PyMC graph in build(), sampling in fit()."""
+class LatentARModel(Family):
+    """The default family: a latent AR(1) log rate under interval-censored Poisson counts."""
 
     name = "latent_ar"
     # bumped whenever the graph changes its floating-point path, so cached fits are not reused
     # (2: blocked AR recursion instead of the dense matrix; 3: the recursion as one Op,
     # sparse span sums, each interval kind computed on its own rows)
     revision = 3
+    shocks = SHOCKS
     volatility_effects = True
-    default_priors_file: Path = PRIORS_DIR / "default.toml"
+    uses_reporting_ratios = True
+    key_parameters: ClassVar[tuple[str, ...]] = (
+        "elasticity", "decapitation_level", "decapitation_pulse", "decapitation_volatility", "log_ratio",
+        "rho", "sigma")
+    loo_note = "each observation moves its own latent value"
+    supports_exact_loo = True
 
-    def __init__(self, dataset: Dataset, priors_file: str | Path | None = None) -> None:
-        self.dataset = dataset
-        self.priors_file = Path(priors_file) if priors_file else None
-        self.kinds: list[KindDesign] = kind_designs(dataset.events, dataset.axis)
-        members: dict[str, list[str]] = {"reporting_ratio": dataset.definitions[1:],
-                                         "covariate": list(dataset.covariates.columns)}
-        self.priors: Priors = resolve_priors(
-            parameter_families(), self.default_priors_file, self.priors_file,
-            members={**members, **group_members(parameter_families(), self.kinds)},
-        )
-        scaling = Scaling.of(dataset)
-        self.cov_mean, self.cov_sd, self.presence_ref = scaling.cov_mean, scaling.cov_sd, scaling.presence_ref
-        self.model: pm.Model | None = None
+    @classmethod
+    def parameter_families(cls) -> dict[str, str]:
+        return parameter_families()
 
     # ------------------------------------------------------------------ graph
     def coords(self) -> dict[str, Any]:
@@ -124,6 +121,7 @@ class LatentARModel:
             # stationary law, whose sd grows without bound as rho -> 1): this keeps the
             # intercept and the latent level from trading off along a long ridge.
             u = pm.Deterministic("u", ar1_filter_op(rho, pt.exp(log_sigma) * z), dims="bin")
+            self.log_background = log_rate_mean
             rate = pm.Deterministic("rate", pt.exp(log_rate_mean + u), dims="bin")
             ratio = self._ratios()
             mu = ratio[self._definition_index()] * span_sums(ds.weights(), rate)
@@ -148,12 +146,6 @@ class LatentARModel:
         log_ratio = pm.Deterministic("log_ratio", pt.stack(logs), dims="definition")
         return pt.concatenate([pt.ones(1), pt.exp(log_ratio)])
 
-    # -------------------------------------------------------------------- fit
-    def fit(self, **kwargs: Any) -> az.InferenceData:
-        """Sample the posterior (see `sample_posterior` for the settings)."""
-        return sample_posterior(self.model or self.build(), log_likelihood=self.pointwise_log_likelihood,
-                                **kwargs)
-
     def pointwise_log_likelihood(self, posterior: xr.Dataset) -> xr.DataArray:
         """log P(lo_i <= Y_i <= hi_i | draw) for every draw and fitted observation, in numpy."""
         fitted = self.dataset.fitted
@@ -167,3 +159,28 @@ class LatentARModel:
         return xr.DataArray(logp, dims=("chain", "draw", "observation"),
                             coords={"chain": posterior["chain"], "draw": posterior["draw"],
                                     "observation": list(fitted["id"])})
+
+    # -------------------------------------------------------------- simulate
+    def simulator(self, posterior: xr.Dataset | None) -> LatentARSimulator:
+        return LatentARSimulator(self, posterior)
+
+    def target_predictives(self, posterior: xr.Dataset, dataset: Dataset, origin: int, horizon: int,
+                           rows: pd.DataFrame, seed: int) -> list[Predictive | None]:
+        """Per target, the mixture over draws of Poisson(pi_d * sum_t w_t lambda_t)."""
+        months = min(horizon, dataset.axis.n - origin)
+        sim = self.simulator(posterior)
+        rate = sim.simulate(observed_scenario(dataset, origin, months), seed)["rate"]   # (D, months)
+        weights = dataset.weights(rows)[:, origin:origin + months]
+        out: list[Predictive | None] = []
+        for (_, row), w in zip(rows.iterrows(), weights):
+            mu = rate @ w
+            if row["definition"] != self.dataset.reference:
+                log_ratio = sim.draws.post["log_ratio"].sel(definition=row["definition"]).values
+                mu = mu * np.exp(np.asarray(log_ratio, dtype=float))
+            out.append(PoissonMixture(mu))
+        return out
+
+    def exact_loo_refitter(self, fit_one: Any, idata: az.InferenceData) -> az.SamplingWrapper:
+        from forecast.families.latent_ar.exact_loo import LeaveOneOutRefit
+
+        return LeaveOneOutRefit(self.dataset, fit_one, idata)

@@ -32,7 +32,7 @@ import numpy as np
 import scoringrules as sr
 from scipy import special, stats
 
-from forecast.models.likelihood import interval_logp_numpy
+from forecast.core.likelihood import interval_logp_numpy
 
 LEVELS = (0.5, 0.8, 0.95)
 CRPS_SAMPLES = 4000
@@ -152,6 +152,10 @@ class NegBinomialMixture:
     def upper(self) -> int:
         i = int(np.argmax(self.mu))
         return int(stats.nbinom.ppf(1 - 1e-9, self.n[i], self.p[i])) + 1 if self.mu[i] > 0 else 1
+
+
+# the count distributions a family may hand the backtest
+Predictive = PoissonMixture | NegBinomial | NegBinomialMixture
 
 
 def quantiles(dist, probs: np.ndarray) -> np.ndarray:

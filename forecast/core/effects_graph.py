@@ -11,8 +11,8 @@ from typing import Any
 import pymc as pm
 import pytensor.tensor as pt
 
-from forecast.models.effects import MODELLED_KINDS, KindDesign
-from forecast.priors import Priors
+from forecast.core.effects import MODELLED_KINDS, KindDesign
+from forecast.core.priors import Priors
 
 
 def group_members(families: dict[str, str], kinds: list[KindDesign]) -> dict[str, list[str]]:

@@ -5,26 +5,31 @@ Colour-blind-safe palette (Okabe-Ito); labelled axes with units; dates on time a
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import xarray as xr  # noqa: E402
+import numpy as np
+import pandas as pd
+import xarray as xr
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 BOUND_STYLE = {"exact": ("o", "#000000"), "approx": ("s", "#D55E00"), "at_least": ("^", "#009E73")}
 
 
+
+def _subplots(figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    """A figure with one axes, without pyplot (no global backend or figure registry)."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots()
+
+
 def fan_chart(history_rate: xr.DataArray, observations: pd.DataFrame, draws: xr.Dataset,
-              scenario: str, ax: plt.Axes | None = None) -> plt.Figure:
+              scenario: str, ax: Axes | None = None) -> Figure:
     """History (posterior rate) and one scenario's forecast counts, with the observations.
 
     history_rate: posterior 'rate' (chain, draw, bin); observations: fitted rows with
     start, end, count, lo, hi, bound, definition.
     """
-    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(10, 4.2))
+    fig, ax = (ax.figure, ax) if ax is not None else _subplots(figsize=(10, 4.2))
     hist = history_rate.stack(s=("chain", "draw")).values
     hist_dates = pd.to_datetime(history_rate["bin"].values)
     q = np.quantile(hist, [0.1, 0.5, 0.9], axis=1)
@@ -62,9 +67,9 @@ def fan_chart(history_rate: xr.DataArray, observations: pd.DataFrame, draws: xr.
     return fig
 
 
-def contrast_chart(contrasts: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Figure:
+def contrast_chart(contrasts: pd.DataFrame, ax: Axes | None = None) -> Figure:
     """Horizon-total difference against the baseline, median with 80% and 95% intervals."""
-    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(8, 0.5 + 0.5 * len(contrasts)))
+    fig, ax = (ax.figure, ax) if ax is not None else _subplots(figsize=(8, 0.5 + 0.5 * len(contrasts)))
     y = np.arange(len(contrasts))
     ax.hlines(y, contrasts["diff_q02_5"], contrasts["diff_q97_5"], color=OKABE_ITO[4], lw=2,
               label="95% interval")
@@ -80,7 +85,7 @@ def contrast_chart(contrasts: pd.DataFrame, ax: plt.Axes | None = None) -> plt.F
     return fig
 
 
-def prior_posterior(prior: xr.Dataset, posterior: xr.Dataset, names: list[str]) -> plt.Figure:
+def prior_posterior(prior: xr.Dataset, posterior: xr.Dataset, names: list[str]) -> Figure:
     """Histograms of prior and posterior draws for scalar parameters (and vector members)."""
     panels = []
     for name in names:
@@ -96,7 +101,8 @@ def prior_posterior(prior: xr.Dataset, posterior: xr.Dataset, names: list[str]) 
             panels.append((name, prior[name].values.ravel(), post.values.ravel()))
     cols = 3
     rows = max(1, int(np.ceil(len(panels) / cols)))
-    fig, axes = plt.subplots(rows, cols, figsize=(10, 2.4 * rows), squeeze=False)
+    fig = Figure(figsize=(10, 2.4 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax, (label, pr, po) in zip(axes.ravel(), panels):
         edges = np.histogram_bin_edges(np.concatenate([pr, po]), bins=40)
         # one filled step outline per histogram (ax.hist draws a patch per bar: slow to render)
@@ -113,14 +119,14 @@ def prior_posterior(prior: xr.Dataset, posterior: xr.Dataset, names: list[str]) 
     return fig
 
 
-def predictive_check(observations: pd.DataFrame, predictive: np.ndarray) -> plt.Figure:
+def predictive_check(observations: pd.DataFrame, predictive: np.ndarray) -> Figure:
     """Each fitted observation: its 50% and 90% posterior predictive interval against the
     observed count or interval (at-least rows drawn as an open bar upwards).
 
     predictive: (observations, samples) draws of the observed quantity.
     """
     n = len(observations)
-    fig, ax = plt.subplots(figsize=(10, 0.6 + 0.22 * n))
+    fig, ax = _subplots(figsize=(10, 0.6 + 0.22 * n))
     y = np.arange(n)
     q = np.quantile(predictive, [0.05, 0.25, 0.5, 0.75, 0.95], axis=1)
     ax.hlines(y, q[0] + 0.5, q[4] + 0.5, color=OKABE_ITO[4], lw=3, label="predictive 90%")

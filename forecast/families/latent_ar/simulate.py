@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from forecast.scenarios.kernels import latent_ar_rates, poisson_quantiles
-from forecast.scenarios.simulate_base import RATE_CAP, ScenarioSimulator
 from forecast.scenarios.spec import Scenario
+from forecast.scenarios.toolkit import RATE_CAP, ScenarioSimulator
 
 SHOCKS = {"rate_multiplier": "multiplies the attack rate", "volatility_multiplier":
           "multiplies the latent volatility sigma"}
@@ -21,7 +21,6 @@ SHOCKS = {"rate_multiplier": "multiplies the attack rate", "volatility_multiplie
 class LatentARSimulator(ScenarioSimulator):
     """Simulates one fitted latent AR model under scenarios."""
 
-    SHOCKS = SHOCKS
 
     def simulate(self, scenario: Scenario, seed: int) -> dict[str, np.ndarray]:
         """Draws of presence, rate and count, each (D, months) over the scenario's horizon."""

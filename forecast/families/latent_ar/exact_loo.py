@@ -17,8 +17,8 @@ import arviz as az
 import numpy as np
 import xarray as xr
 
+from forecast.core.likelihood import interval_logp_numpy
 from forecast.data.dataset import Dataset
-from forecast.models.likelihood import interval_logp_numpy
 
 
 class LeaveOneOutRefit(az.SamplingWrapper):

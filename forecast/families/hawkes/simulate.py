@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from forecast.models.hawkes import kernel_weights_numpy
-from forecast.scenarios.simulate_base import RATE_CAP, ScenarioSimulator
+from forecast.families.hawkes.kernels import kernel_weights_numpy
 from forecast.scenarios.spec import Scenario
+from forecast.scenarios.toolkit import RATE_CAP, ScenarioSimulator
 
 SHOCKS = {"rate_multiplier": "multiplies the background (non-triggered) attack rate",
           "branching_multiplier": "multiplies the branching ratio eta (escalation dynamic)"}
@@ -32,7 +32,6 @@ def negbin_ppf(uniforms: np.ndarray, mean: np.ndarray, overdispersion: np.ndarra
 class HawkesSimulator(ScenarioSimulator):
     """Simulates one fitted Hawkes model under scenarios."""
 
-    SHOCKS = SHOCKS
 
     def log_intercept(self) -> np.ndarray:
         # the fitted intercept is the log long-run mean; the background is (1 - eta) of it

@@ -1,4 +1,4 @@
-"""Arguments and driver of `forecast backtest` (the CLI only registers them).
+"""`forecast backtest`: rolling-origin evaluation against baselines (and SBC).
 
     forecast backtest [--data bundled] [--origins N] [--from YYYY-MM] [--every K] [--horizon H]
                       [--models latent_ar,zero,...] [--scheduler ADDRESS] [--workers 2]
@@ -8,14 +8,30 @@
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
-from forecast import runs
+from forecast.cli.common import add_data_args, data_source
+from forecast.config import DEFAULT_SEED
 
-# the same as forecast.evaluation.backtest.ALL_MODELS / KNOWN_MODELS (not imported: keeps
-# `forecast --help` light)
+# the backtest's default and known contenders are listed by forecast.evaluation.backtest;
+# not imported here so that `forecast --help` does not import PyMC
 ALL_MODELS = ("latent_ar", "zero", "last_value", "hist_mean", "negbin", "tsb")
 KNOWN_MODELS = ("latent_ar", "hawkes", "hawkes_powerlaw", "zero", "last_value", "hist_mean", "negbin", "tsb")
+
+
+def register_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("backtest", help="rolling-origin backtest of the model against baselines")
+    add_data_args(p)
+    add_backtest_args(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    path = backtest_command(args)
+    print(f"wrote {path} in {time.perf_counter() - started:.1f} s")
+    return 0
 
 
 def add_backtest_args(p: argparse.ArgumentParser) -> None:
@@ -30,27 +46,27 @@ def add_backtest_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786); default: local processes")
     p.add_argument("--workers", type=int, default=2, help="local worker processes (default 2)")
     p.add_argument("--serial", action="store_true", help="run origins one by one in this process")
-    p.add_argument("--priors", help="TOML priors overriding priors/default.toml")
-    p.add_argument("--seed", type=int, default=20240128, help="run seed; each origin derives its own")
-    p.add_argument("--draws", type=int, default=300)
-    p.add_argument("--tune", type=int, default=300)
-    p.add_argument("--chains", type=int, default=2)
-    p.add_argument("--target-accept", type=float, default=0.99)
+    p.add_argument("--priors", help="TOML priors overriding the model's default priors")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="run seed; each origin derives its own")
+    p.add_argument("--draws", type=int, default=300, help="posterior draws per chain (default 300)")
+    p.add_argument("--tune", type=int, default=300, help="tuning steps per chain (default 300)")
+    p.add_argument("--chains", type=int, default=2, help="chains per fit (default 2)")
+    p.add_argument("--target-accept", type=float, default=0.99, help="NUTS target acceptance rate")
     p.add_argument("--sbc", type=int, default=0, metavar="N",
                    help="also run N simulation-based-calibration replications of the default model")
     p.add_argument("--sbc-only", action="store_true", help="run only the SBC replications")
     p.add_argument("--out", help="new folder for the run (default runs/<time>-backtest)")
-    p.add_argument("--runs-root", default=str(runs.DEFAULT_ROOT), help="where new runs go (default ./runs)")
+    p.add_argument("--runs-root", default="runs", help="where new runs go (default ./runs)")
 
 
 def backtest_command(args: argparse.Namespace) -> Path:
     import pandas as pd
 
+    from forecast import runs
+    from forecast.config import FitSettings
     from forecast.errors import InputError
     from forecast.evaluation.backtest import choose_origins, run_backtest
     from forecast.evaluation.output import write_backtest_run
-    from forecast.fitting import FitSettings
-    from forecast.pipeline import load_data
 
     out = runs.new_run_path(args.out, Path(args.runs_root), "backtest")
     settings = FitSettings(draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed,
@@ -66,7 +82,7 @@ def backtest_command(args: argparse.Namespace) -> Path:
                         "target_accept": args.target_accept}}
     frame = pd.DataFrame()
     if not args.sbc_only:
-        dataset = load_data(args)
+        dataset = data_source(args).load()
         origins = choose_origins(dataset, args.origins, args.horizon, args.first, args.every)
         manifest.update({"data": dataset.name, "data_sha256": dataset.content_hash(),
                          "origins": [dataset.axis.labels[o] for o in origins]})

@@ -1,0 +1,53 @@
+"""Command line: `forecast COMMAND ...`, one module per command (register_parser + run).
+
+Exit codes: 0 success, 2 bad input (nothing written), 3 the fit failed its diagnostics,
+130 interrupted. The library never imports this package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from forecast.cli import backtest, compare, data, fit, report, rerun, run, validate
+from forecast.errors import ForecastError
+
+COMMANDS = (run, fit, validate, report, rerun, compare, backtest, data)
+
+DESCRIPTION = """Bayesian scenario forecasts of militia attacks on US forces.
+
+Fit a count model to every public figure on attacks (or reuse a cached fit), then
+simulate scenario files (a withdrawal, a commander killed, a truce, a war) from the
+same posterior draws, and write tables, a report and a manifest into a new run folder.
+
+Start with:  forecast run scenarios/*.toml
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="forecast", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.register_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    try:
+        return args.run(args)
+    except ForecastError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; no partial run was left behind", file=sys.stderr)
+        return 130
+
+
+def entry() -> None:
+    sys.exit(main())

@@ -1,0 +1,5 @@
+"""`python -m forecast.cli`."""
+
+from forecast.cli import entry
+
+entry()

@@ -1,0 +1,66 @@
+"""Options shared by several commands, and the one place that turns them into a RunConfig."""
+
+from __future__ import annotations
+
+import argparse
+
+from forecast.config import DEFAULT_SEED, LAYOUTS, DataSource, FitSettings, RunConfig
+
+DATA_HELP = "'bundled' (default) or a CSV: counts (date,count[,series][,presence,...]) or observations"
+MODEL_HELP = "model family: latent_ar (default), hawkes, hawkes_powerlaw"
+
+
+def add_data_args(p: argparse.ArgumentParser, positional: bool = False) -> None:
+    if positional:
+        p.add_argument("data", nargs="?", default="bundled", help=DATA_HELP)
+    else:
+        p.add_argument("--data", default="bundled", help=DATA_HELP)
+    p.add_argument("--events", help="events CSV (date,kind[,name][,end_date]); replaces the data's events")
+    p.add_argument("--layout", choices=LAYOUTS, default="counts",
+                   help="layout of the data: counts/observations CSV, or an ACLED or UCDP GED export")
+    p.add_argument("--perpetrator", action="append",
+                   help="ACLED/UCDP: actor name fragment of the attackers (repeatable)")
+    p.add_argument("--target", action="append",
+                   help="ACLED/UCDP: actor name fragment of the targets (repeatable)")
+    p.add_argument("--freq", choices=("month", "week"), default="month",
+                   help="ACLED/UCDP: bins to count events in")
+
+
+def add_fit_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--priors", help="TOML priors overriding the model's default priors per parameter")
+    p.add_argument("--model", default="latent_ar", help=MODEL_HELP)
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                   help=f"seed of the sampler and of the scenario draws (default {DEFAULT_SEED})")
+    p.add_argument("--draws", type=int, default=1000, help="posterior draws per chain (default 1000)")
+    p.add_argument("--tune", type=int, default=500, help="tuning steps per chain (default 500)")
+    p.add_argument("--chains", type=int, default=4, help="independent chains (default 4)")
+    p.add_argument("--sampler", default="nutpie", help="nutpie (default) or pymc")
+    p.add_argument("--target-accept", type=float, default=0.99, help="NUTS target acceptance rate")
+    p.add_argument("--mass-matrix", default="draws",
+                   help="nutpie's mass matrix adaptation: draws (default; variance of the tuning "
+                        "draws) or gradients (nutpie's own, from draw and gradient variances)")
+    p.add_argument("--allow-unconverged", action="store_true",
+                   help="use a fit that failed the diagnostics gate (reports say so)")
+    p.add_argument("--no-cache", action="store_true", help="refit even if a cached fit exists")
+    p.add_argument("--runs-root", default="runs",
+                   help="where new runs and the fit cache live (default ./runs)")
+
+
+def data_source(args: argparse.Namespace) -> DataSource:
+    return DataSource(data=args.data, events=args.events, layout=args.layout,
+                      perpetrator=tuple(args.perpetrator or ()), target=tuple(args.target or ()),
+                      freq=args.freq)
+
+
+def run_config(args: argparse.Namespace) -> RunConfig:
+    """The RunConfig of a fit/run/validate command line."""
+    get = vars(args).get
+    models = tuple(m.strip() for m in (get("models") or "").split(",") if m.strip())
+    fit = FitSettings(draws=get("draws", 1000), tune=get("tune", 500), chains=get("chains", 4),
+                      seed=get("seed", DEFAULT_SEED), sampler=get("sampler", "nutpie"),
+                      target_accept=get("target_accept", 0.99), mass_matrix=get("mass_matrix", "draws"))
+    return RunConfig(data=data_source(args), model=get("model") or "latent_ar", models=models,
+                     ensemble=get("ensemble"), priors=get("priors"), fit=fit,
+                     scenarios=tuple(get("scenarios") or ()), scenario_seed=get("seed", DEFAULT_SEED),
+                     fit_dir=get("fit_dir"), allow_unconverged=bool(get("allow_unconverged")),
+                     use_cache=not get("no_cache"), runs_root=get("runs_root") or "runs")

@@ -1,0 +1,128 @@
+"""The contract every model family fulfils, and the capabilities it declares.
+
+A family is one folder under `forecast/families/`: its PyMC graph, its numpy forward
+simulator, its default priors (`priors.toml`, package data) and a README. The registry in
+`forecast/families/__init__.py` is the only place that lists them; no code outside a
+family's folder asks which family it holds, it asks the family (CausalPy's `supports_*`).
+
+Obligations of a subclass (pymc-marketing's `ModelBuilder` lists its own the same way):
+
+- class attributes `name`, `revision` (bumped when the graph's floating-point path changes,
+  so cached fits are not reused), `shocks`, `volatility_effects`, `key_parameters`;
+- `parameter_families()`: every prior family and the support its values must have;
+- `build()`: the PyMC graph, kept as `self.model`; it also sets `self.log_background`, the
+  graph's log mean structure (intercept, presence, covariates, event effects) over the
+  fitted bins, which the parity test compares with the simulator's;
+- `pointwise_log_likelihood(posterior)`: log p(observation | draw), in numpy;
+- `simulator(posterior)`: the forward simulator (a `ScenarioSimulator`);
+- `target_predictives(...)`: the predictive distribution of backtest targets;
+- `describe(idata)`: the family's own sentences for the report.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, ClassVar
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pymc as pm
+import xarray as xr
+
+from forecast.core.effects import KindDesign, kind_designs
+from forecast.core.effects_graph import group_members
+from forecast.core.predictive import Predictive
+from forecast.core.priors import Priors, resolve_priors
+from forecast.core.sampling import sample_posterior
+from forecast.core.scaling import Scaling
+from forecast.data.dataset import Dataset
+from forecast.scenarios.toolkit import ScenarioSimulator
+
+
+class Family(ABC):
+    """A model family: configuration in `__init__`, graph in `build`, sampling in `fit`."""
+
+    name: ClassVar[str]
+    revision: ClassVar[int]
+    # scenario shocks this family can act on: parameter -> what it does
+    shocks: ClassVar[Mapping[str, str]]
+    # whether event effects may act on a latent volatility
+    volatility_effects: ClassVar[bool] = False
+    # posterior variables the report shows (prior vs posterior, summary table)
+    key_parameters: ClassVar[tuple[str, ...]] = ()
+    # a note printed beside this family's PSIS-LOO warnings
+    loo_note: ClassVar[str] = ""
+    # whether `forecast compare --refit-high-k` can refit this family for exact LOO
+    supports_exact_loo: ClassVar[bool] = False
+    # the data's counting definitions other than the reference get reporting-ratio priors
+    uses_reporting_ratios: ClassVar[bool] = False
+
+    def __init__(self, dataset: Dataset, priors_file: str | Path | None = None) -> None:
+        self.dataset = dataset
+        self.priors_file = Path(priors_file) if priors_file else None
+        self.kinds: list[KindDesign] = kind_designs(dataset.events, dataset.axis)
+        families = self.parameter_families()
+        members: dict[str, list[str]] = {"covariate": list(dataset.covariates.columns),
+                                         **group_members(families, self.kinds)}
+        if self.uses_reporting_ratios:
+            members["reporting_ratio"] = dataset.definitions[1:]
+        self.priors: Priors = resolve_priors(families, self.default_priors_file(), self.priors_file,
+                                             members=members)
+        scaling = Scaling.of(dataset)
+        self.cov_mean, self.cov_sd, self.presence_ref = scaling.cov_mean, scaling.cov_sd, scaling.presence_ref
+        self.model: pm.Model | None = None
+        self.log_background: Any = None
+
+    @classmethod
+    def default_priors_file(cls) -> Path:
+        """The family's `priors.toml`, shipped inside the package (works from a wheel)."""
+        package = cls.__module__.rsplit(".", 1)[0]
+        return Path(str(resources.files(package).joinpath("priors.toml")))
+
+    @classmethod
+    @abstractmethod
+    def parameter_families(cls) -> dict[str, str]:
+        """Every prior family of the model, with its support ('real', 'positive', 'unit')."""
+
+    @abstractmethod
+    def build(self) -> pm.Model:
+        """The PyMC graph (kept as `self.model`; sets `self.log_background`)."""
+
+    def fit(self, **kwargs: Any) -> az.InferenceData:
+        """Sample the posterior (see `sample_posterior` for the settings)."""
+        return sample_posterior(self.model or self.build(), log_likelihood=self.pointwise_log_likelihood,
+                                **kwargs)
+
+    @abstractmethod
+    def pointwise_log_likelihood(self, posterior: xr.Dataset) -> xr.DataArray:
+        """log p(observation i | draw) for every draw and fitted observation (chain, draw, observation)."""
+
+    @abstractmethod
+    def simulator(self, posterior: xr.Dataset | None) -> ScenarioSimulator:
+        """The forward simulator; `posterior=None` gives one that only checks scenarios."""
+
+    @abstractmethod
+    def target_predictives(self, posterior: xr.Dataset, dataset: Dataset, origin: int, horizon: int,
+                           rows: pd.DataFrame, seed: int) -> list[Predictive | None]:
+        """Per backtest target row, its predictive distribution (None: this family cannot score it)."""
+
+    def describe(self, idata: az.InferenceData) -> list[str]:
+        """Sentences (HTML list items) on what this family's own parameters say."""
+        return []
+
+    def exact_loo_refitter(self, fit_one: Callable[[Dataset], az.InferenceData],
+                           idata: az.InferenceData) -> az.SamplingWrapper:
+        """An ArviZ sampling wrapper for exact leave-one-out refits (if `supports_exact_loo`)."""
+        raise NotImplementedError(f"{self.name} does not support exact LOO refits")
+
+    def history_log_background(self, posterior: xr.Dataset) -> np.ndarray:
+        """(draws, bins) log mean structure over the fitted bins, computed by the simulator's numpy."""
+        return self.simulator(posterior).history_log_background(self.first_fitted_bin())
+
+    def first_fitted_bin(self) -> int:
+        """The first bin of the data that the graph's rate covers."""
+        return 0

@@ -1,0 +1,1 @@
+"""The self-exciting (discrete-time Hawkes) negative binomial families (README.md)."""

@@ -1,0 +1,243 @@
+"""The commands as library functions over a `RunConfig`: fit, run, validate, report, rerun.
+
+Everything that can fail is checked before any sampling; runs are written atomically.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import arviz as az
+import xarray as xr
+
+from forecast import runs
+from forecast.config import RunConfig, run_config
+from forecast.data.dataset import Dataset
+from forecast.errors import InputError
+from forecast.families import Family, make_family
+from forecast.fitting import POSTERIOR, FitResult, fit, gate, load_fit_run, verdict, write_fit_run
+from forecast.reporting.scenario_report import write_report
+from forecast.scenarios.spec import Scenario, load_scenarios
+from forecast.scenarios.summaries import write_tables
+from forecast.simulate import check_scenarios, simulate_scenarios
+
+
+def fit_for_config(config: RunConfig, dataset: Dataset, model_name: str | None = None) -> FitResult:
+    """Fit (or reuse the cached fit) and print the diagnostics line."""
+    root = Path(config.runs_root)
+    result = fit(dataset, model_name=model_name or config.model, priors_file=config.priors,
+                 settings=config.fit, cache_root=root / ".cache" if config.use_cache else None,
+                 progress=sys.stderr.isatty())
+    if result.reused:
+        print(f"reusing cached fit {result.manifest['fit_key']} (same data, priors, model and settings)")
+    diag = result.manifest["diagnostics"]
+    print(f"diagnostics: max r-hat {diag['max_rhat']:.3f}, min bulk ESS {diag['min_ess_bulk']:.0f}, "
+          f"min tail ESS {diag['min_ess_tail']:.0f}, divergences {diag['divergences']}, "
+          f"min E-BFMI {diag['min_bfmi']:.2f} -> {'passed' if diag['passed'] else 'FAILED'}")
+    return result
+
+
+def fit_only(config: RunConfig, out: str | Path | None = None) -> tuple[Path, str]:
+    """`forecast fit`: fit (or reuse) and write a fit run; raises ConvergenceError after writing."""
+    config.check()
+    dataset = config.data.load()
+    target = runs.new_run_path(out, Path(config.runs_root), "fit")
+    started = datetime.now(UTC)
+    result = fit_for_config(config, dataset)
+    path, status = write_fit_run(result, target, config.allow_unconverged,
+                                 extra={"config": config.to_manifest(), **_run_times(started)})
+    gate(result, config.allow_unconverged)
+    return path, status
+
+
+def prepare_scenarios(config: RunConfig) -> tuple[list[Scenario], Dataset, list[Family]]:
+    """Load and check scenario files, data and model: everything that can fail before sampling."""
+    config.check()
+    scenarios = load_scenarios(list(config.scenarios))
+    dataset = config.data.load()
+    families = [make_family(name, dataset, config.priors) for name in config.model_names]
+    for family in families:
+        check_scenarios(family, scenarios)
+    return scenarios, dataset, families
+
+
+def run_scenarios(config: RunConfig, out: str | Path | None = None, report: bool = True) -> Path:
+    """`forecast run`: every input checked, then fit or reuse, simulate, write one run folder."""
+    scenarios, dataset, families = prepare_scenarios(config)
+    target = runs.new_run_path(out, Path(config.runs_root), "run")
+    if len(families) > 1:
+        return _run_ensemble(config, scenarios, dataset, families, target, report)
+    return _run_single(config, scenarios, dataset, families[0], target, report)
+
+
+def _run_times(started: datetime) -> dict[str, Any]:
+    """The run's own times (a reused fit keeps its own in the manifest's `fit` section)."""
+    finished = datetime.now(UTC)
+    return {"created": finished.isoformat(timespec="seconds"),
+            "wall_seconds": round((finished - started).total_seconds(), 1)}
+
+
+def _scenario_records(scenarios: list[Scenario]) -> list[dict[str, Any]]:
+    return [{"name": s.name, "file": s.source, "sha256": s.sha256, "baseline": s.baseline} for s in scenarios]
+
+
+def _run_single(config: RunConfig, scenarios: list[Scenario], dataset: Dataset, family: Family,
+                out: Path, report: bool) -> Path:
+    started = datetime.now(UTC)
+    # the posterior: a given fit run, the cache, or a new fit
+    if config.fit_dir:
+        idata, fit_manifest = load_fit_run(config.fit_dir, config.allow_unconverged)
+        if fit_manifest["data"]["content_sha256"] != dataset.content_hash():
+            raise InputError(config.fit_dir, "this fit was made on other data than --data/--events give; "
+                             "pass the same data, or fit again")
+        if fit_manifest["priors"]["resolved"] != family.priors.to_dict():
+            raise InputError(config.fit_dir, "this fit used other priors than --priors gives")
+        fit_source = str(config.fit_dir)
+        posterior_file: Path | None = Path(config.fit_dir) / POSTERIOR
+    else:
+        result = fit_for_config(config, dataset, family.name)
+        gate(result, config.allow_unconverged)
+        idata, fit_manifest = result.idata, result.manifest
+        fit_source = "cache" if result.reused else "new fit"
+        posterior_file = result.posterior_file
+    status = verdict(fit_manifest, config.allow_unconverged)
+
+    # simulate every scenario from the same draws and write the run
+    draws = simulate_scenarios(family, idata.posterior, scenarios, config.scenario_seed)
+    manifest = {
+        **fit_manifest, "kind": "run", "verdict": status, "allow_unconverged": config.allow_unconverged,
+        "fit_source": fit_source, "command": runs.command_line(),
+        "fit": {k: fit_manifest.get(k) for k in ("created", "wall_seconds", "fit_key")},
+        "scenario_seed": config.scenario_seed, "config": config.to_manifest(),
+        "scenarios": _scenario_records(scenarios),
+    }
+    with runs.staged_run(out) as tmp:
+        if posterior_file is not None:   # the same bytes, without serialising them again
+            shutil.copyfile(posterior_file, tmp / POSTERIOR)
+        else:
+            idata.to_netcdf(str(tmp / POSTERIOR))
+        draws.to_netcdf(tmp / "scenarios.nc", engine="h5netcdf")
+        manifest["tables"] = write_tables(draws, tmp)
+        if report:
+            write_report(tmp, idata, draws, manifest, dataset, family)
+        manifest.update(_run_times(started))
+        runs.write_json(tmp / runs.MANIFEST, manifest)
+    return out
+
+
+def _run_ensemble(config: RunConfig, scenarios: list[Scenario], dataset: Dataset, families: list[Family],
+                  out: Path, report: bool) -> Path:
+    """Fit each model (gated), weigh them by stacking, mix their scenario draws."""
+    from forecast.ensemble import compare_models, mix_scenario_draws, pareto_warnings
+
+    started = datetime.now(UTC)
+    results: dict[str, FitResult] = {}
+    for family in families:
+        print(f"model {family.name}:")
+        result = fit_for_config(config, dataset, family.name)
+        gate(result, config.allow_unconverged)
+        results[family.name] = result
+    idatas = {name: r.idata for name, r in results.items()}
+    table, high_k = compare_models(idatas)
+    for line in pareto_warnings(high_k, len(dataset.fitted)):
+        print(line, file=sys.stderr)
+    weights = dict(zip(table["model"], table["weight"].astype(float)))
+    print("stacking weights: " + ", ".join(f"{m} {w:.3f}" for m, w in weights.items()))
+    per_model = {r.model.name: simulate_scenarios(r.model, r.idata.posterior, scenarios, config.scenario_seed)
+                 for r in results.values()}
+    draws = mix_scenario_draws(per_model, weights, config.scenario_seed)
+    lead = max(weights, key=weights.get)
+    statuses = {name: verdict(r.manifest, config.allow_unconverged) for name, r in results.items()}
+    manifest = {
+        **results[lead].manifest, "kind": "run",
+        "verdict": "passed" if all(v == "passed" for v in statuses.values()) else "allowed_unconverged",
+        "allow_unconverged": config.allow_unconverged, "command": runs.command_line(),
+        "scenario_seed": config.scenario_seed, "config": config.to_manifest(),
+        "scenarios": _scenario_records(scenarios),
+        "ensemble": {"method": "stacking", "weights": weights, "lead_model": lead,
+                     "loo": table.to_dict(orient="records"),
+                     "pareto_k_above_0.7": high_k,
+                     "fits": {name: {"fit_key": r.manifest["fit_key"], "verdict": statuses[name],
+                                     "diagnostics": r.manifest["diagnostics"]}
+                              for name, r in results.items()}},
+    }
+    with runs.staged_run(out) as tmp:
+        for name, idata in idatas.items():
+            idata.to_netcdf(str(tmp / f"posterior-{name}.nc"))
+        draws.to_netcdf(tmp / "scenarios.nc", engine="h5netcdf")
+        table.to_csv(tmp / "stacking.csv", index=False, float_format="%.6g")
+        manifest["tables"] = write_tables(draws, tmp)
+        if report:
+            write_report(tmp, idatas[lead], draws, manifest, dataset, results[lead].model)
+        manifest.update(_run_times(started))
+        runs.write_json(tmp / runs.MANIFEST, manifest)
+    return out
+
+
+def rebuild_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    """Render the report of an existing scenario run into a new folder (the run is not touched)."""
+    run_dir = Path(run_dir)
+    manifest = runs.read_manifest(run_dir)
+    if manifest.get("kind") != "run" or not (run_dir / "scenarios.nc").exists():
+        raise InputError(run_dir, "is not a scenario run (no scenarios.nc); use `forecast run` first")
+    config = run_config(run_dir, manifest)
+    target = Path(out) if out else runs.new_run_path(None, run_dir.parent, run_dir.name + "-report")
+    if target.exists():
+        raise InputError(target, "already exists; choose a new --out folder")
+    dataset = config.data.load()
+    if dataset.content_hash() != manifest["data"]["content_sha256"]:
+        raise InputError(run_dir, "its data files have changed since the run; the report would not match")
+    lead = manifest.get("ensemble", {}).get("lead_model")
+    family = make_family(lead or manifest["model"], dataset, config.priors)
+    idata = az.from_netcdf(run_dir / (f"posterior-{lead}.nc" if lead else POSTERIOR))
+    draws = xr.load_dataset(run_dir / "scenarios.nc", engine="h5netcdf")
+    with runs.staged_run(target) as tmp:
+        write_report(tmp, idata, draws, manifest, dataset, family)
+    return target
+
+
+def rerun(run_dir: str | Path, out: str | Path | None, refit: bool) -> tuple[Path, dict[str, bool]]:
+    """Repeat a run from its recorded configuration into a new folder; compare the outputs."""
+    run_dir = Path(run_dir)
+    manifest = runs.read_manifest(run_dir)
+    if manifest.get("kind") != "run":
+        raise InputError(run_dir, "is not a scenario run; nothing to rerun")
+    config = run_config(run_dir, manifest)
+    # checked before any work: the scenario files must be the ones the run used
+    recorded = manifest.get("scenarios") or []
+    if len(recorded) != len(config.scenarios):
+        raise InputError(run_dir, "its manifest lists other scenarios than its configuration")
+    for path in config.scenarios:
+        if not Path(path).is_file():
+            raise InputError(path, "scenario file of the original run is gone; cannot rerun")
+    for scenario, record in zip(load_scenarios(list(config.scenarios)), recorded):
+        if not isinstance(record, dict) or scenario.sha256 != record.get("sha256"):
+            raise InputError(scenario.source, "scenario file changed since the original run; outputs "
+                             "cannot match")
+    config = replace(config, use_cache=not refit, runs_root=str(run_dir.parent))
+    target = runs.new_run_path(out, run_dir.parent, run_dir.name + "-rerun")
+    new_path = run_scenarios(config, target)
+    compared = {}
+    for name in ("summary.csv", "totals.csv", "contrasts.csv", "exceedance.csv", "first_attack.csv"):
+        compared[name] = (run_dir / name).read_bytes() == (new_path / name).read_bytes()
+    compared["scenarios.nc draws"] = _same_draws(run_dir / "scenarios.nc", new_path / "scenarios.nc")
+    for posterior in sorted(run_dir.glob("posterior*.nc")):
+        compared[f"{posterior.name} draws"] = _same_posterior(posterior, new_path / posterior.name)
+    return new_path, compared
+
+
+def _same_draws(a: Path, b: Path) -> bool:
+    with xr.open_dataset(a, engine="h5netcdf") as x, xr.open_dataset(b, engine="h5netcdf") as y:
+        return all(x[v].equals(y[v]) for v in ("rate", "count", "presence"))
+
+
+def _same_posterior(a: Path, b: Path) -> bool:
+    if not b.exists():
+        return False
+    x, y = az.from_netcdf(a).posterior, az.from_netcdf(b).posterior
+    return all(x[v].equals(y[v]) for v in x.data_vars)
