@@ -129,7 +129,7 @@ def main() -> None:
 
     from forecast.data.loaders import load_counts
     from forecast.families.latent_ar.graph import LatentARModel
-    from forecast.simulate import simulate_scenarios
+    from forecast.simulation import simulate_scenarios
     from forecast.scenarios.spec import parse_scenario
 
     data = Path(args.data)

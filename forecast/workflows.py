@@ -24,7 +24,7 @@ from forecast.fitting import POSTERIOR, FitResult, fit, gate, load_fit_run, verd
 from forecast.reporting.scenario_report import write_report
 from forecast.scenarios.spec import Scenario, load_scenarios
 from forecast.scenarios.summaries import write_tables
-from forecast.simulate import check_scenarios, simulate_scenarios
+from forecast.simulation import check_scenarios, simulate_scenarios
 
 
 def fit_for_config(config: RunConfig, dataset: Dataset, model_name: str | None = None) -> FitResult:

@@ -10,6 +10,8 @@ import pytest
 import scoringrules as sr
 from scipy import stats
 
+from forecast.core.likelihood import interval_logp_numpy
+from forecast.core.predictive import NegBinomial, PoissonMixture, quantiles, score
 from forecast.data.loaders import load_counts
 from forecast.evaluation import baselines
 from forecast.evaluation.backtest import (
@@ -19,10 +21,8 @@ from forecast.evaluation.backtest import (
     run_backtest,
     summarise,
 )
-from forecast.core.predictive import NegBinomial, PoissonMixture, quantiles, score
 from forecast.evaluation.truncate import targets, truncate
 from forecast.scenarios.toolkit import observed_scenario
-from forecast.core.likelihood import interval_logp_numpy
 from tests.conftest import counts_csv, fake_posterior
 
 BASELINES_ONLY = ("zero", "last_value", "hist_mean", "negbin", "tsb")

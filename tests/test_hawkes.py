@@ -9,7 +9,6 @@ import xarray as xr
 
 from forecast.data.loaders import load_counts
 from forecast.errors import InputError
-from forecast.simulate import check_scenarios
 from forecast.families.hawkes.graph import (
     HawkesModel,
     kernel_weights_numpy,
@@ -17,9 +16,9 @@ from forecast.families.hawkes.graph import (
     simulate_series,
 )
 from forecast.families.hawkes.simulate import HawkesSimulator
-from forecast.families.latent_ar.simulate import LatentARSimulator
 from forecast.scenarios.spec import parse_scenario
-from tests.conftest import counts_csv, fake_posterior
+from forecast.simulation import check_scenarios
+from tests.conftest import counts_csv
 
 
 def hawkes_posterior(model: HawkesModel, n_draws: int = 400, *, intercept: float = 1.0,

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from forecast.config import FitSettings
+from forecast.core.predictive_checks import outside_central, tail_probabilities
 from forecast.data.dataset import Dataset
 from forecast.data.loaders import load_bundled, load_counts, load_observations
-from forecast.config import FitSettings
-from forecast.fitting import fit
 from forecast.families.latent_ar.graph import LatentARModel
-from forecast.core.predictive_checks import outside_central, tail_probabilities
+from forecast.fitting import fit
 from forecast.timeaxis import month_axis
 
 

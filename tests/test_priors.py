@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from forecast.core.priors import resolve_priors
 from forecast.errors import InputError
 from forecast.families.latent_ar.graph import LatentARModel, parameter_families
-from forecast.core.priors import resolve_priors
 
 DEFAULT = LatentARModel.default_priors_file()
 

@@ -15,13 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from forecast.cli import main
+from forecast.config import FitSettings
+from forecast.core.priors import resolve_priors
 from forecast.data.loaders import load_dataset, load_events, load_observations
 from forecast.errors import InputError
-from forecast.config import FitSettings
 from forecast.families import make_family as make_model
-from forecast.fitting import _cache_dir, fit, fit_key
 from forecast.families.latent_ar.graph import parameter_families
-from forecast.core.priors import resolve_priors
+from forecast.fitting import _cache_dir, fit, fit_key
 from tests.conftest import REPO, counts_csv
 
 TINY = ["--draws", "40", "--tune", "40", "--chains", "2"]

@@ -12,8 +12,8 @@ import xarray as xr
 from forecast.data.loaders import load_counts
 from forecast.families.latent_ar.graph import LatentARModel
 from forecast.reporting.scenario_report import write_report
-from forecast.simulate import simulate_scenarios
 from forecast.scenarios.spec import load_scenarios
+from forecast.simulation import simulate_scenarios
 from tests.conftest import counts_csv, fake_posterior
 
 

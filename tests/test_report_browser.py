@@ -8,8 +8,8 @@ import shutil
 import pytest
 
 from forecast.reporting.scenario_report import write_report
-from forecast.simulate import simulate_scenarios
 from forecast.scenarios.spec import load_scenarios
+from forecast.simulation import simulate_scenarios
 from tests.test_report import manifest, setup  # noqa: F401  (fixture)
 
 

@@ -11,10 +11,10 @@ from forecast.cli import main
 from forecast.data.loaders import load_counts
 from forecast.errors import InputError
 from forecast.families.latent_ar.graph import LatentARModel
-from forecast.scenarios import summaries
-from forecast.simulate import simulate_scenarios
 from forecast.families.latent_ar.simulate import LatentARSimulator
+from forecast.scenarios import summaries
 from forecast.scenarios.spec import load_scenarios, parse_scenario
+from forecast.simulation import simulate_scenarios
 from tests.conftest import counts_csv, fake_posterior
 
 HEAD = '[horizon]\nstart = "2024-01"\nmonths = 12\n'

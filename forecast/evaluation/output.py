@@ -22,11 +22,12 @@ def _png(fig: Figure) -> str:
     return img_tag(png_bytes(fig, dpi=90, tight=True))
 
 
-def pit_histograms(frame: pd.DataFrame) -> str:
+def pit_figure(frame: pd.DataFrame) -> Figure | None:
+    """Randomised PIT histograms of the exact-count targets, one panel per model (None if none)."""
     pit = frame.dropna(subset=["pit"])
     models = list(dict.fromkeys(pit["model"]))
     if not models:
-        return "<p>No exact count among the targets: no PIT values.</p>"
+        return None
     fig = Figure(figsize=(2.6 * len(models), 2.4))
     axes = fig.subplots(1, len(models), sharey=True, squeeze=False)
     for ax, model in zip(axes[0], models):
@@ -37,6 +38,13 @@ def pit_histograms(frame: pd.DataFrame) -> str:
         ax.set_title(f"{model} (n={values.size})", fontsize=9)
         ax.set_xlim(0, 1)
     axes[0][0].set_ylabel("density")
+    return fig
+
+
+def pit_histograms(frame: pd.DataFrame) -> str:
+    fig = pit_figure(frame)
+    if fig is None:
+        return "<p>No exact count among the targets: no PIT values.</p>"
     return _png(fig)
 
 
