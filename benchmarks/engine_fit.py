@@ -66,7 +66,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from forecast.data.loaders import load_counts
-    from forecast.fitting import FitSettings, fit
+    from forecast.config import FitSettings
+    from forecast.fitting import fit
 
     imports_s = time.perf_counter() - T_START
     _timed(pm, "sample", "sample_incl_compile_s")
@@ -97,7 +98,7 @@ def main() -> None:
     diverging = int(idata.sample_stats["diverging"].sum())
     gate = result.manifest["diagnostics"]
     out = {
-        "name": "engine", "priors": args.priors or "priors/default.toml",
+        "name": "engine", "priors": args.priors or "forecast/families/latent_ar/priors.toml",
         "settings": {k: getattr(settings, k) for k in ("draws", "tune", "chains", "seed", "sampler",
                                                        "target_accept")},
         "imports_s": imports_s, "fit_total_s": fit_total,

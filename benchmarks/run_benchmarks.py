@@ -17,7 +17,7 @@ and of any process it waited for, e.g. PyMC's sampler workers). Stages, in this 
               uses the machine's compile caches, warm if the engine ran here before
   engine-cold-cache  the same fit with empty PyTensor and numba compile caches (what the
               first fit on a fresh machine pays)
-  engine-default  the same with priors/default.toml (only with --default-priors)
+  engine-default  the same with forecast/families/latent_ar/priors.toml (only with --default-priors)
   scenarios   benchmarks/scenario_throughput.py on the main engine fit's posterior
   e2e         `forecast run scenarios/*.toml`: cold with empty compile caches, cold (no
               cached fit; the machine's compile caches), then warm (cached fit)
@@ -125,7 +125,7 @@ def run_engine(data: Path, out: Path, stage: str, priors: str | None, quick: boo
         cmd += ["--posterior", str(out / "engine-posterior.nc")]
     if quick:
         cmd += ["--draws", "100", "--tune", "100", "--chains", "2"]
-    log(f"{stage}: engine fit, priors {priors or 'priors/default.toml'}")
+    log(f"{stage}: engine fit, priors {priors or 'forecast/families/latent_ar/priors.toml'}")
     payload, res = run_result_script(stage, "engine fit", cmd, out, result, env)
     payload["process_wall_s"] = res["child_wall_s"]
     log(f"{stage}: {res['stdout'].strip()}  peak {payload['peak_rss_mib']:.0f} MiB")
@@ -357,7 +357,7 @@ def main() -> None:
     parser.add_argument("--out", help="folder for logs and per-stage results (default: a new temp dir)")
     parser.add_argument("--skip", nargs="*", default=[], choices=STAGES[1:], help="stages to leave out")
     parser.add_argument("--default-priors", action="store_true",
-                        help="also fit the engine with priors/default.toml (another full fit)")
+                        help="also fit the engine with forecast/families/latent_ar/priors.toml (another full fit)")
     parser.add_argument("--report-only", metavar="DIR", help="print the tables from an earlier --out DIR")
     parser.add_argument("--resume", action="store_true",
                         help="with --out DIR of an interrupted run: keep its data and finished stages")
