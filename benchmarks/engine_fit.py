@@ -65,8 +65,8 @@ def main() -> None:
     parser.add_argument("--target-accept", type=float)
     args = parser.parse_args()
 
-    from forecast.data.loaders import load_counts
     from forecast.config import FitSettings
+    from forecast.data.loaders import load_counts
     from forecast.fitting import fit
 
     imports_s = time.perf_counter() - T_START

@@ -357,7 +357,7 @@ def main() -> None:
     parser.add_argument("--out", help="folder for logs and per-stage results (default: a new temp dir)")
     parser.add_argument("--skip", nargs="*", default=[], choices=STAGES[1:], help="stages to leave out")
     parser.add_argument("--default-priors", action="store_true",
-                        help="also fit the engine with forecast/families/latent_ar/priors.toml (another full fit)")
+                        help="also fit the engine with the default priors (another full fit)")
     parser.add_argument("--report-only", metavar="DIR", help="print the tables from an earlier --out DIR")
     parser.add_argument("--resume", action="store_true",
                         help="with --out DIR of an interrupted run: keep its data and finished stages")

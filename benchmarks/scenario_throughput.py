@@ -129,8 +129,8 @@ def main() -> None:
 
     from forecast.data.loaders import load_counts
     from forecast.families.latent_ar.graph import LatentARModel
-    from forecast.simulation import simulate_scenarios
     from forecast.scenarios.spec import parse_scenario
+    from forecast.simulation import simulate_scenarios
 
     data = Path(args.data)
     dataset = load_counts(data / "counts.csv", data / "events.csv")
