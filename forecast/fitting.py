@@ -15,7 +15,7 @@ from typing import Any
 import arviz as az
 
 from forecast import runs
-from forecast.config import FitSettings
+from forecast.config import FitSettings, portable_path
 from forecast.core.diagnostics import diagnose
 from forecast.data.dataset import Dataset
 from forecast.errors import ConvergenceError, InputError
@@ -127,9 +127,9 @@ def fit(dataset: Dataset, *, model_name: str = "latent_ar", priors_file: str | P
         "settings": asdict(settings),
         "wall_seconds": round(wall, 1),
         "data": {"name": dataset.name, "content_sha256": dataset.content_hash(),
-                 "files": {str(p): runs.sha256_file(p) for p in dataset.files},
+                 "files": {portable_path(str(p)): runs.sha256_file(p) for p in dataset.files},
                  "observations": observation_summary(dataset)},
-        "priors": {"files": {str(p): runs.sha256_file(p) for p in model.priors.sources},
+        "priors": {"files": {portable_path(str(p)): runs.sha256_file(p) for p in model.priors.sources},
                    "resolved": model.priors.to_dict()},
         "presence_reference": model.presence_ref,
         "diagnostics": diagnostics.to_dict(),

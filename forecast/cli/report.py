@@ -8,7 +8,8 @@ import argparse
 def register_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="(re)write report.html of a scenario run into a new folder")
     p.add_argument("run_dir", help="a scenario run folder")
-    p.add_argument("--out", help="new folder for the report (default RUN_DIR-report-<time>)")
+    p.add_argument("--out", help="new folder for the report (default: beside RUN_DIR, named "
+                   "<time>-<run name>-report)")
     p.set_defaults(run=run)
 
 

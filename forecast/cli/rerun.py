@@ -8,7 +8,8 @@ import argparse
 def register_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("rerun", help="repeat a run from its manifest and compare the outputs")
     p.add_argument("run_dir", help="a scenario run folder")
-    p.add_argument("--out", help="new folder for the repeated run")
+    p.add_argument("--out", help="new folder for the repeated run (default: beside RUN_DIR, named "
+                   "<time>-<run name>-rerun)")
     p.add_argument("--reuse-fit", action="store_true", help="reuse the cached fit instead of sampling again")
     p.set_defaults(run=run)
 
