@@ -46,3 +46,27 @@ def test_user_member_must_exist_in_the_data(write):
     user = write("p.toml", '[reporting_ratio.jinza]\ndist = "Normal"\nmu = 0\nsigma = 1\n')
     with pytest.raises(InputError, match="did you mean 'jinsa'"):
         LatentARModel(load_bundled(), user)
+
+
+def test_a_user_family_table_replaces_the_default_member_refinements(tmp_path):
+    """--priors with [reporting_ratio] must act on every fitted definition (it was ignored)."""
+    user = tmp_path / "wide.toml"
+    user.write_text('[reporting_ratio]\ndist = "Normal"\nmu = 0.0\nsigma = 1.0\n')
+    default = resolve_priors(parameter_families(), DEFAULT)
+    assert default.get("reporting_ratio", "jinsa").params["mu"] == 0.2     # a member refinement
+    priors = resolve_priors(parameter_families(), DEFAULT, user)
+    for member in ("jinsa", "winep_base_strikes", "afp_rocket_attacks", "cjtf_oir_indirect_fire"):
+        assert priors.get("reporting_ratio", member).params == {"mu": 0.0, "sigma": 1.0}
+    # the user's own sub-table still refines the user's family table
+    user.write_text('[reporting_ratio]\ndist = "Normal"\nmu = 0.0\nsigma = 1.0\n'
+                    '[reporting_ratio.jinsa]\ndist = "Normal"\nmu = 0.5\nsigma = 0.1\n')
+    priors = resolve_priors(parameter_families(), DEFAULT, user)
+    assert priors.get("reporting_ratio", "jinsa").params == {"mu": 0.5, "sigma": 0.1}
+    assert priors.get("reporting_ratio", "afp_rocket_attacks").params == {"mu": 0.0, "sigma": 1.0}
+
+
+def test_a_table_without_dist_is_refused_not_ignored(tmp_path):
+    user = tmp_path / "partial.toml"
+    user.write_text("[reporting_ratio]\nsigma = 1.0\n")
+    with pytest.raises(InputError, match=r"\[reporting_ratio\].*sigma without dist"):
+        resolve_priors(parameter_families(), DEFAULT, user)

@@ -9,7 +9,9 @@ A file has one table per parameter, e.g.
 
 Tables may hold sub-tables that refine a family for one member, e.g.
 `[reporting_ratio.jinsa]` overrides `[reporting_ratio]` for the JINSA counting
-definition. A user file overrides the default per parameter (the whole table).
+definition. A user file overrides the default per parameter family: its table replaces the
+default's table whole, the default's member sub-tables included (the user's own sub-tables
+then refine it again). A table must state its distribution and all its parameters.
 Distribution names resolve through the explicit registry below, never by import.
 """
 
@@ -168,8 +170,18 @@ def resolve_priors(
             if not isinstance(table, dict):
                 raise InputError(source, "expected a table with dist and its parameters",
                                  where=f"[{key}]")
+            scalars = [k for k, v in table.items() if not isinstance(v, dict)]
+            if scalars and "dist" not in table:
+                # a table replaces the default whole; a lone parameter would be silently ignored
+                raise InputError(source, f"gives {', '.join(scalars)} without dist: a table replaces the "
+                                 "default prior whole, so state dist and all its parameters (e.g. "
+                                 'dist = "Normal", mu = 0.0, sigma = 1.0)', where=f"[{key}]")
             if "dist" in table:
                 specs[key] = _parse_spec(table, source, key, families[key])
+                if position > 0:
+                    # a user's family table replaces the default's per-member refinements too
+                    # (else [reporting_ratio] would leave every fitted definition at its default)
+                    subs.pop(key, None)
             for member, sub in table.items():
                 if not isinstance(sub, dict):
                     continue
