@@ -16,6 +16,7 @@ import arviz as az
 import xarray as xr
 
 from forecast import runs
+from forecast.checks import checks_table
 from forecast.config import RunConfig, run_config
 from forecast.data.dataset import Dataset
 from forecast.errors import InputError
@@ -123,8 +124,10 @@ def _run_single(config: RunConfig, scenarios: list[Scenario], dataset: Dataset, 
             idata.to_netcdf(str(tmp / POSTERIOR))
         draws.to_netcdf(tmp / "scenarios.nc", engine="h5netcdf")
         manifest["tables"] = write_tables(draws, tmp)
+        checks = checks_table(family, idata.posterior)
+        checks.to_csv(tmp / "checks.csv", index=False, float_format="%.6g", lineterminator="\n")
         if report:
-            write_report(tmp, idata, draws, manifest, dataset, family)
+            write_report(tmp, idata, draws, manifest, dataset, family, checks)
         manifest.update(_run_times(started))
         runs.write_json(tmp / runs.MANIFEST, manifest)
     return out
@@ -172,8 +175,10 @@ def _run_ensemble(config: RunConfig, scenarios: list[Scenario], dataset: Dataset
         draws.to_netcdf(tmp / "scenarios.nc", engine="h5netcdf")
         table.to_csv(tmp / "stacking.csv", index=False, float_format="%.6g")
         manifest["tables"] = write_tables(draws, tmp)
+        checks = checks_table(results[lead].model, idatas[lead].posterior)
+        checks.to_csv(tmp / "checks.csv", index=False, float_format="%.6g", lineterminator="\n")
         if report:
-            write_report(tmp, idatas[lead], draws, manifest, dataset, results[lead].model)
+            write_report(tmp, idatas[lead], draws, manifest, dataset, results[lead].model, checks)
         manifest.update(_run_times(started))
         runs.write_json(tmp / runs.MANIFEST, manifest)
     return out
@@ -197,7 +202,7 @@ def rebuild_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     idata = az.from_netcdf(run_dir / (f"posterior-{lead}.nc" if lead else POSTERIOR))
     draws = xr.load_dataset(run_dir / "scenarios.nc", engine="h5netcdf")
     with runs.staged_run(target) as tmp:
-        write_report(tmp, idata, draws, manifest, dataset, family)
+        write_report(tmp, idata, draws, manifest, dataset, family, checks_table(family, idata.posterior))
     return target
 
 
@@ -223,8 +228,10 @@ def rerun(run_dir: str | Path, out: str | Path | None, refit: bool) -> tuple[Pat
     target = runs.new_run_path(out, run_dir.parent, run_dir.name + "-rerun")
     new_path = run_scenarios(config, target)
     compared = {}
-    for name in ("summary.csv", "totals.csv", "contrasts.csv", "exceedance.csv", "first_attack.csv"):
-        compared[name] = (run_dir / name).read_bytes() == (new_path / name).read_bytes()
+    for name in ("summary.csv", "totals.csv", "contrasts.csv", "exceedance.csv", "first_attack.csv",
+                 "checks.csv"):
+        if (run_dir / name).exists():      # runs of older versions have no checks.csv
+            compared[name] = (run_dir / name).read_bytes() == (new_path / name).read_bytes()
     compared["scenarios.nc draws"] = _same_draws(run_dir / "scenarios.nc", new_path / "scenarios.nc")
     for posterior in sorted(run_dir.glob("posterior*.nc")):
         compared[f"{posterior.name} draws"] = _same_posterior(posterior, new_path / posterior.name)

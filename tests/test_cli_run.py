@@ -42,7 +42,7 @@ def test_fit_gate_cache_and_run(write, tmp_path, capsys):
                  "--data", str(data), "--events", str(events), "--out", str(out)]) == 0
     names = {p.name for p in out.iterdir()}
     assert {"posterior.nc", "scenarios.nc", "summary.csv", "contrasts.csv", "exceedance.csv",
-            "first_attack.csv", "totals.csv", "manifest.json"} <= names
+            "first_attack.csv", "totals.csv", "checks.csv", "manifest.json"} <= names
     manifest = json.loads((out / "manifest.json").read_text())
     assert [s["name"] for s in manifest["scenarios"]] == ["base", "cut"]
     assert all(len(s["sha256"]) == 64 for s in manifest["scenarios"])

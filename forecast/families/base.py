@@ -110,6 +110,11 @@ class Family(ABC):
                            rows: pd.DataFrame, seed: int) -> list[Predictive | None]:
         """Per backtest target row, its predictive distribution (None: this family cannot score it)."""
 
+    def observation_predictives(self, posterior: xr.Dataset, rows: pd.DataFrame) -> list[Predictive | None]:
+        """Per observation row of the data (fitted or check), its posterior predictive distribution
+        (None where this family cannot predict it, e.g. a counting definition without a fitted ratio)."""
+        return [None] * len(rows)
+
     def describe(self, idata: az.InferenceData) -> list[str]:
         """Sentences (HTML list items) on what this family's own parameters say."""
         return []

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from forecast.checks import worst_checks
 from forecast.core.predictive_checks import outside_central, tail_probabilities
 from forecast.data.dataset import Dataset
 from forecast.families import Family
@@ -112,7 +113,8 @@ def _q(values: np.ndarray, q: float) -> float:
 
 
 def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str, Any],
-                 dataset: Dataset, family: Family, figures: Figures | None = None) -> str:
+                 dataset: Dataset, family: Family, figures: Figures | None = None,
+                 checks: pd.DataFrame | None = None) -> str:
     figures = figures or Figures()
     totals = summaries.total_summary(draws)
     contrasts = summaries.contrasts(draws)
@@ -178,6 +180,18 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
                   + "; the median tail probability min(P(Y <= hi), P(Y >= lo)) is "
                   + f"{np.median(tails):.2f}.</p>",
                   figures.embed("predictive_check", plots.predictive_check(fitted, predictive))]
+    if checks is not None and len(checks):
+        predicted = checks.dropna(subset=["tail_probability"])
+        n_out = int(predicted["outside_central_95"].sum())
+        parts += ["<h3>Every observation, fitted and check (checks.csv)</h3><p>"
+                  f"{n_out} of {len(predicted)} observations the model can predict lie outside the "
+                  f"central 95% of their predictive distribution ({n_out / max(len(predicted), 1):.0%}; "
+                  "a calibrated model leaves about 5% there). "
+                  + (f"{len(checks) - len(predicted)} rows of counting definitions without a fitted "
+                     "ratio are not predicted. " if len(predicted) < len(checks) else "")
+                  + "The worst predicted:</p>",
+                  _table(worst_checks(checks)[["id", "use", "definition", "start", "end", "lo", "hi",
+                                              "predicted_median", "p_inside", "tail_probability"]], 4)]
     summary = az.summary(idata, var_names=[n for n in [*family.key_parameters, "intercept"]
                                            if n in idata.posterior], kind="all")
     parts += ["<h2>Diagnostics</h2>", _verdict_banner(manifest),
@@ -221,12 +235,12 @@ def markdown_summary(draws: xr.Dataset, manifest: dict[str, Any]) -> str:
 
 
 def write_report(folder: Path, idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str, Any],
-                 dataset: Dataset, family: Family) -> None:
+                 dataset: Dataset, family: Family, checks: pd.DataFrame | None = None) -> None:
     """report.html (self-contained), summary.md and figures/*.png into `folder`."""
     folder = Path(folder)
     figures = Figures()
-    (folder / "report.html").write_text(build_report(idata, draws, manifest, dataset, family, figures),
-                                        encoding="utf-8")
+    page_html = build_report(idata, draws, manifest, dataset, family, figures, checks)
+    (folder / "report.html").write_text(page_html, encoding="utf-8")
     (folder / "summary.md").write_text(markdown_summary(draws, manifest), encoding="utf-8")
     (folder / "figures").mkdir(exist_ok=True)
     for name, data in figures.files.items():

@@ -196,6 +196,20 @@ class HawkesModel(Family):
                        if single else None)
         return out
 
+    def observation_predictives(self, posterior: xr.Dataset, rows: pd.DataFrame) -> list[Predictive | None]:
+        """NB(lambda_t, c) mixtures for exact single-bin rows of the fitted series' definition."""
+        rate = posterior["rate"].stack(s=("chain", "draw")).transpose("s", "bin").values
+        overdispersion = posterior["overdispersion"].stack(s=("chain", "draw")).values
+        weights = self.dataset.weights(rows)
+        out: list[Predictive | None] = []
+        for i, row in enumerate(rows.itertuples(index=False)):
+            bins = np.flatnonzero(weights[i])
+            single = bins.size == 1 and np.isclose(weights[i, bins[0]], 1.0) and bins[0] >= self.first
+            same = row.definition == self.dataset.reference
+            out.append(NegBinomialMixture(rate[:, bins[0] - self.first], overdispersion)
+                       if single and same else None)
+        return out
+
     def describe(self, idata: az.InferenceData) -> list[str]:
         eta = idata.posterior["branching"].values.ravel()
         return [f"<li>Self-excitation: each attack triggers on average {np.median(eta):.2f} further "

@@ -180,6 +180,17 @@ class LatentARModel(Family):
             out.append(PoissonMixture(mu))
         return out
 
+    def observation_predictives(self, posterior: xr.Dataset, rows: pd.DataFrame) -> list[Predictive | None]:
+        rate = posterior["rate"].stack(s=("chain", "draw")).transpose("s", "bin").values
+        means = rate @ self.dataset.weights(rows).T                     # (draws, rows)
+        ratios = {self.dataset.reference: np.ones(rate.shape[0])}
+        if "log_ratio" in posterior:
+            log_ratio = posterior["log_ratio"].stack(s=("chain", "draw")).transpose("s", "definition")
+            for definition in log_ratio["definition"].values:
+                ratios[str(definition)] = np.exp(log_ratio.sel(definition=definition).values)
+        return [PoissonMixture(means[:, i] * ratios[d]) if d in ratios else None
+                for i, d in enumerate(rows["definition"])]
+
     def exact_loo_refitter(self, fit_one: Any, idata: az.InferenceData) -> az.SamplingWrapper:
         from forecast.families.latent_ar.exact_loo import LeaveOneOutRefit
 
