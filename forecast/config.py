@@ -95,6 +95,9 @@ class FitSettings:
             value = getattr(self, name)
             if not 1 <= value <= 100_000:
                 raise InputError("command line", f"--{name} must be between 1 and 100000, got {value}")
+        if self.chains < 2:
+            # r-hat compares chains: the diagnostics gate cannot judge a single chain
+            raise InputError("command line", "--chains must be at least 2 (r-hat compares chains)")
         if not 0 <= self.seed < 2**32:
             raise InputError("command line", f"--seed must be in 0..2^32-1, got {self.seed}")
         if not 0.5 <= self.target_accept < 1:

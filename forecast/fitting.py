@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
+import os
 import sys
 import time
 import warnings
@@ -18,7 +18,7 @@ from forecast import runs
 from forecast.config import FitSettings, portable_path
 from forecast.core.diagnostics import diagnose
 from forecast.data.dataset import Dataset
-from forecast.errors import ConvergenceError, InputError
+from forecast.errors import ConvergenceError, ForecastError, InputError
 from forecast.families import Family, make_family
 
 POSTERIOR = "posterior.nc"
@@ -63,19 +63,44 @@ def _cache_dir(cache_root: Path, key: str) -> Path:
     return cache_root / "fits" / key
 
 
+def _quarantine(path: Path, why: str) -> None:
+    """Move a damaged cache entry aside (never delete what may be someone's only copy)."""
+    target = path.parent.parent / "quarantine" / f"{path.name}-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(path, target)
+    warnings.warn(f"fit cache entry {path} is damaged ({why}); moved to {target} and refitting",
+                  stacklevel=3)
+
+
 def _load_cached(path: Path) -> tuple[az.InferenceData, dict[str, Any]] | None:
+    """The cached fit, or None (absent or damaged). Its bytes are checked against the hash the
+    entry recorded: a damaged entry is quarantined; an intact one that cannot be read here (a
+    broken environment) is an error, and nothing is moved or deleted."""
     if not path.exists():
         return None
     try:
         manifest = json.loads((path / runs.MANIFEST).read_text())
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("diagnostics"), dict):
+            raise ValueError("its manifest is not a fit manifest")
+        recorded = manifest.get("posterior_sha256")
+        intact = recorded is not None and runs.sha256_file(path / POSTERIOR) == recorded
+    except (OSError, ValueError, RecursionError) as exc:
+        _quarantine(path, f"{type(exc).__name__}: {exc}")
+        return None
+    if recorded is not None and not intact:
+        _quarantine(path, "posterior.nc does not match the hash recorded when it was written")
+        return None
+    try:
         idata = az.from_netcdf(path / POSTERIOR)
         idata.posterior.load()
-        return idata, manifest
-    except Exception as exc:  # a damaged cache entry is replaced, never trusted
-        warnings.warn(f"fit cache entry {path} is unreadable ({type(exc).__name__}: {exc}); refitting",
-                      stacklevel=2)
-        shutil.rmtree(path, ignore_errors=True)
+    except Exception as exc:   # noqa: BLE001 - any reader failure is sorted by the hash below
+        if intact:
+            raise ForecastError(f"the cached fit {path} is intact (its hash matches) but cannot be read "
+                                f"here ({type(exc).__name__}: {exc}); nothing was moved or deleted. "
+                                "Repair the Python environment, or pass --no-cache to fit anew") from None
+        _quarantine(path, f"{type(exc).__name__}: {exc}")
         return None
+    return idata, manifest
 
 
 MIN_FITTED_ROWS = 3
@@ -141,7 +166,8 @@ def fit(dataset: Dataset, *, model_name: str = "latent_ar", priors_file: str | P
         if not final.exists():
             with runs.staged_run(final) as tmp:
                 idata.to_netcdf(str(tmp / POSTERIOR))
-                runs.write_json(tmp / runs.MANIFEST, manifest)
+                runs.write_json(tmp / runs.MANIFEST,
+                                {**manifest, "posterior_sha256": runs.sha256_file(tmp / POSTERIOR)})
             posterior_file = final / POSTERIOR
     return FitResult(model, idata, manifest, reused=False, posterior_file=posterior_file)
 

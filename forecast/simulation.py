@@ -40,6 +40,15 @@ def simulate_scenarios(model: Family, posterior: xr.Dataset, scenarios: list[Sce
     simulator = model.simulator(posterior)
     check_scenarios(model, scenarios, simulator)
     results = [simulator.simulate(s, seed) for s in scenarios]
+    for scenario, result in zip(scenarios, results):
+        # finiteness before anything is written: an exp overflow (a shock factor or an effect
+        # prior far too wide) gives inf x 0 = NaN rates, and NaN counts cast to the minimum integer
+        bad = ~np.isfinite(result["rate"]) | (result["count"] < 0)
+        if bad.any():
+            raise InputError(scenario.source, f"the simulation overflowed in {bad.mean():.1%} of "
+                             "draw-months (rates not finite): a shock factor or effect prior of this "
+                             "scenario is too wide to simulate (e.g. a lognormal with a huge sigma). "
+                             "Nothing was written")
     months = results[0]["labels"]
     coords = {"scenario": [s.name for s in scenarios], "draw": np.arange(simulator.draws.n),
               "month": list(months)}

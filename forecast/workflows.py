@@ -186,7 +186,7 @@ def _run_ensemble(config: RunConfig, scenarios: list[Scenario], dataset: Dataset
 
 def rebuild_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     """Render the report of an existing scenario run into a new folder (the run is not touched)."""
-    run_dir = Path(run_dir)
+    run_dir = Path(run_dir).resolve()    # `forecast report .` must not write inside the run
     manifest = runs.read_manifest(run_dir)
     if manifest.get("kind") != "run" or not (run_dir / "scenarios.nc").exists():
         raise InputError(run_dir, "is not a scenario run (no scenarios.nc); use `forecast run` first")
@@ -208,7 +208,7 @@ def rebuild_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
 
 def rerun(run_dir: str | Path, out: str | Path | None, refit: bool) -> tuple[Path, dict[str, bool]]:
     """Repeat a run from its recorded configuration into a new folder; compare the outputs."""
-    run_dir = Path(run_dir)
+    run_dir = Path(run_dir).resolve()    # `forecast rerun .` must not write inside the run
     manifest = runs.read_manifest(run_dir)
     if manifest.get("kind") != "run":
         raise InputError(run_dir, "is not a scenario run; nothing to rerun")

@@ -49,10 +49,35 @@ def test_corrupted_cache_entry_is_refitted_with_a_warning(write, tmp_path):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         second = fit(data, settings=settings_, cache_root=cache, progress=False)
-    assert any("unreadable" in str(w.message) for w in caught)
+    assert any("damaged" in str(w.message) and "moved to" in str(w.message) for w in caught)
     assert not second.reused
     assert first.idata.posterior["intercept"].equals(second.idata.posterior["intercept"])
     assert fit(data, settings=settings_, cache_root=cache, progress=False).reused  # repaired
+    # the damaged entry was kept aside, not deleted
+    (kept,) = (cache / "quarantine").iterdir()
+    assert (kept / "posterior.nc").stat().st_size == 500
+
+
+def test_an_intact_cache_entry_that_cannot_be_read_here_is_never_deleted(write, tmp_path, monkeypatch):
+    """A broken environment (e.g. the netCDF reader failing to import) must not destroy a fit."""
+    import arviz as az
+
+    from forecast.errors import ForecastError
+
+    data = load_dataset(str(write("c.csv", counts_csv(months=20))))
+    settings_ = FitSettings(draws=30, tune=30, chains=2, seed=3)
+    cache = tmp_path / "cache"
+    fit(data, settings=settings_, cache_root=cache, progress=False)
+    entry = _cache_dir(cache, fit_key(make_model("latent_ar", data, None), settings_))
+    before = _snapshot(entry)
+
+    def broken(*args, **kwargs):
+        raise ImportError("h5py failed to import")
+
+    monkeypatch.setattr(az, "from_netcdf", broken)
+    with pytest.raises(ForecastError, match="intact .* nothing was moved or deleted"):
+        fit(data, settings=settings_, cache_root=cache, progress=False)
+    assert _snapshot(entry) == before
 
 
 def _snapshot(folder):
@@ -189,3 +214,34 @@ def test_a_mass_matrix_the_sampler_cannot_use_is_refused_before_fitting(tmp_path
     assert not any(tmp_path.iterdir())
     with pytest.raises(InputError, match="must be one of draws, gradients"):
         FitSettings(mass_matrix="dense").check()
+
+
+def test_reproducers_of_the_hostile_review(write, tmp_path, capsys):
+    """Each reproducer now fails cleanly (exit 2, a message, nothing written)."""
+    data = write("c.csv", counts_csv(months=20))
+    deep = write("deep.toml", "name = \"x\"\n[horizon]\nmonths = 3\n" + "a = " + "[" * 5000 + "]" * 5000 + "\n")
+    assert main(["validate", str(deep), "--data", str(data)]) == 2
+    assert "nested too deeply" in capsys.readouterr().err
+    priors = write("p.toml", "a = " + "[" * 5000 + "]" * 5000 + "\n")
+    assert main(["validate", str(write("s.toml", 'name = "s"\n[horizon]\nmonths = 3\n')), "--data",
+                 str(data), "--priors", str(priors)]) == 2
+    assert "nested too deeply" in capsys.readouterr().err
+    assert main(["fit", "--data", str(data), "--chains", "1", "--runs-root", str(tmp_path)]) == 2
+    assert "--chains must be at least 2" in capsys.readouterr().err
+    assert main(["run", str(write("t.toml", 'name = "t"\n[horizon]\nmonths = 3\n')), "--data", str(data),
+                 "--models", ",", "--runs-root", str(tmp_path)]) == 2
+    assert "names no model" in capsys.readouterr().err
+    assert not any(tmp_path.glob("*-run*"))
+
+
+def test_a_scenario_that_overflows_is_refused_before_anything_is_written(write):
+    from forecast.families import make_family
+    from forecast.scenarios.spec import parse_scenario
+    from forecast.simulation import simulate_scenarios
+    from tests.conftest import fake_posterior
+
+    family = make_family("latent_ar", load_dataset(str(write("c.csv", counts_csv(months=24)))))
+    text = ('name = "boom"\n[horizon]\nmonths = 6\n[[shocks]]\nparameter = "rate_multiplier"\n'
+            'date = "2024-02-01"\nfactor = { lognormal = [2, 1000] }\n')
+    with pytest.raises(InputError, match="overflowed"):
+        simulate_scenarios(family, fake_posterior(family), [parse_scenario(text, "boom.toml")], seed=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from forecast.config import DEFAULT_SEED, LAYOUTS, DataSource, FitSettings, RunConfig
+from forecast.errors import InputError
 
 DATA_HELP = "'bundled' (default) or a CSV: counts (date,count[,series][,presence,...]) or observations"
 MODEL_HELP = "model family: latent_ar (default), hawkes, hawkes_powerlaw"
@@ -56,6 +57,9 @@ def run_config(args: argparse.Namespace) -> RunConfig:
     """The RunConfig of a fit/run/validate command line."""
     get = vars(args).get
     models = tuple(m.strip() for m in (get("models") or "").split(",") if m.strip())
+    if get("models") is not None and not models:
+        raise InputError("command line", f"--models {get('models')!r} names no model; e.g. --models "
+                         "latent_ar,hawkes")
     fit = FitSettings(draws=get("draws", 1000), tune=get("tune", 500), chains=get("chains", 4),
                       seed=get("seed", DEFAULT_SEED), sampler=get("sampler", "nutpie"),
                       target_accept=get("target_accept", 0.99), mass_matrix=get("mass_matrix", "draws"))

@@ -144,6 +144,8 @@ def read_priors_file(path: str | Path) -> dict[str, Any]:
         raise InputError(path, "not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(path, f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise InputError(path, "tables or arrays are nested too deeply to be a priors file") from None
 
 
 def resolve_priors(

@@ -54,6 +54,9 @@ def compare_runs(run_dirs: list[str | Path], refit_high_k: bool = False) -> str:
     idatas: dict[str, az.InferenceData] = {}
     refits = {}
     data_hash: tuple[str, str] | None = None
+    resolved = [Path(r).resolve() for r in run_dirs]
+    if len(set(resolved)) != len(resolved):
+        raise InputError("command line", "a run is given twice; LOO compares different fits")
     for raw in run_dirs:
         run_dir = Path(raw)
         manifest = runs.read_manifest(run_dir)

@@ -275,6 +275,8 @@ def parse_scenario(text: str, source: str) -> Scenario:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(source, f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise InputError(source, "tables or arrays are nested too deeply to be a scenario file") from None
     _check_keys(ctx, data, TOP_KEYS, "", required=("name", "horizon"))
     name = data["name"]
     if not isinstance(name, str) or not NAME_RE.match(name):
