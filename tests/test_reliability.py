@@ -219,7 +219,8 @@ def test_a_mass_matrix_the_sampler_cannot_use_is_refused_before_fitting(tmp_path
 def test_reproducers_of_the_hostile_review(write, tmp_path, capsys):
     """Each reproducer now fails cleanly (exit 2, a message, nothing written)."""
     data = write("c.csv", counts_csv(months=20))
-    deep = write("deep.toml", "name = \"x\"\n[horizon]\nmonths = 3\n" + "a = " + "[" * 5000 + "]" * 5000 + "\n")
+    nested = "a = " + "[" * 5000 + "]" * 5000 + "\n"
+    deep = write("deep.toml", "name = \"x\"\n[horizon]\nmonths = 3\n" + nested)
     assert main(["validate", str(deep), "--data", str(data)]) == 2
     assert "nested too deeply" in capsys.readouterr().err
     priors = write("p.toml", "a = " + "[" * 5000 + "]" * 5000 + "\n")
