@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from forecast.cli import backtest, compare, data, fit, report, rerun, run, validate
+from forecast.cli.terminal import quiet_third_parties
 from forecast.errors import ForecastError
 
 COMMANDS = (run, fit, validate, report, rerun, compare, backtest, data)
@@ -27,6 +28,8 @@ Start with:  forecast run scenarios/*.toml
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="forecast", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--verbose", action="store_true",
+                        help="also show third-party warnings and sampler messages")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.register_parser(sub)
@@ -39,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
+    if not args.verbose:
+        quiet_third_parties()
     try:
         return args.run(args)
     except ForecastError as exc:

@@ -23,9 +23,13 @@ def register_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from forecast import runs
+    from forecast.cli.terminal import print_run_results, warn_unconverged
     from forecast.workflows import run_scenarios
 
     started = time.perf_counter()
     path = run_scenarios(run_config(args), args.out, report=not args.no_report)
+    print_run_results(path)
+    warn_unconverged(runs.read_manifest(path).get("verdict", ""))
     print(f"wrote {path} in {time.perf_counter() - started:.1f} s")
     return 0

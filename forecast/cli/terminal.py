@@ -1,0 +1,49 @@
+"""What the commands print: result tables (rich) and third-party noise kept off the terminal."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import warnings
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+# third-party chatter (ArviZ FutureWarnings, PyTensor's BLAS notice, PyMC's "Sampling: [...]")
+# that says nothing about the user's results; shown with --verbose
+NOISY_MODULES = r"(arviz|pytensor|pymc|numba|nutpie|xarray|dask|distributed)(\..*)?"
+
+
+def quiet_third_parties() -> None:
+    warnings.filterwarnings("ignore", module=NOISY_MODULES)
+    for name in ("pymc", "pytensor", "arviz", "numba", "distributed"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def print_run_results(run_dir: Path) -> None:
+    """Horizon totals and contrasts of a scenario run, as tables on stdout."""
+    console = Console(file=sys.stdout, highlight=False)
+    totals = pd.read_csv(run_dir / "totals.csv")
+    table = Table(title="Attacks over the horizon (posterior median, 80% interval)")
+    for column in ("scenario", "median", "80% interval"):
+        table.add_column(column, justify="left" if column == "scenario" else "right")
+    for row in totals.itertuples(index=False):
+        table.add_row(str(row.scenario), f"{row.median:,.0f}", f"{row.q10:,.0f} to {row.q90:,.0f}")
+    console.print(table)
+    contrasts = pd.read_csv(run_dir / "contrasts.csv")
+    if len(contrasts):
+        table = Table(title="Against the baseline (paired draws)")
+        for column in ("scenario", "baseline", "median difference", "80% interval", "P(fewer)"):
+            table.add_column(column, justify="left" if column in ("scenario", "baseline") else "right")
+        for row in contrasts.itertuples(index=False):
+            table.add_row(str(row.scenario), str(row.baseline), f"{row.diff_median:+,.0f}",
+                          f"{row.diff_q10:+,.0f} to {row.diff_q90:+,.0f}", f"{row.p_fewer_than_baseline:.2f}")
+        console.print(table)
+
+
+def warn_unconverged(verdict: str) -> None:
+    if verdict != "passed":
+        Console(file=sys.stderr).print("[bold red]WARNING: this run uses a fit that FAILED its diagnostics "
+                                       "gate (--allow-unconverged); do not cite its numbers.[/bold red]")
