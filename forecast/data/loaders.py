@@ -6,9 +6,9 @@ User inputs:
   date names its month);
 - an observations CSV in the bundled layout (`start,end,count,bound,lo,hi,definition,
   use[,id,region,published,...]`) for totals, bounds and approximate figures;
+- an events CSV `date,kind[,name][,end_date]`.
 `published` is the date a figure became public (default: the end of its row's span); it
 is kept in `Dataset.observations` for real-time evaluation and never enters the fit.
-- an events CSV `date,kind[,name][,end_date]`.
 """
 
 from __future__ import annotations
