@@ -263,9 +263,6 @@ DECAPITATION_GROUPS = {
     "2020-01-03": "soleimani_2020",
     "2024-01-04": "militia_commanders_2024",
     "2024-02-07": "militia_commanders_2024",
-    # the killings of the June 2025 Israel-Iran war (IRGC chief Salami; KSS security chief)
-    "2025-06-13": "twelve_day_war_2025",
-    "2025-06-22": "twelve_day_war_2025",
     # the opening strikes of 28 Feb 2026 killed Iran's leadership: unlike any earlier killing
     "2026-02-28": "iran_leadership_2026",
 }
@@ -419,6 +416,14 @@ SUPPLEMENT_KIND_CHANGES = {
     3: ("other", "announces the END of a truce: a truce pulse would model the opposite"),
     5: ("other", "suspends operations against Israel, not against US forces"),
     6: ("other", "suspends operations against Israel, not against US forces"),
+    # No count exists after June 2025 (bar the March 2026 floors): a decapitation group of
+    # their own would be identified by its prior alone, and in June 2025 it would compete
+    # with the Twelve-Day War's own pulse (regional_war, 13-24 Jun) for one month of data.
+    # In the fit it made the sampler diverge (see the data README).
+    8: ("other", "killed by Israel in Iran at the start of the Twelve-Day War, whose effect the "
+                 "regional_war event carries; no data after it could identify a group of its own"),
+    9: ("other", "killed in Tehran during the Twelve-Day War (date of the strike not given), whose "
+                 "effect the regional_war event carries; no data after it could identify a group"),
     44: ("other", "a blockade during the ceasefire of the same war, not a new war: the war row "
                   "(28 Feb) ends at the 7 Apr ceasefire"),
     50: ("other", "unverified (one AI-written aggregator): context, not a modelled strike"),

@@ -215,6 +215,12 @@ def test_bundled_2025_2026_facts_enter_as_what_they_are():
     # truces with Israel and the end of a truce are context, not modelled truces
     truces = events[events["kind"] == "militia_truce"]
     assert not truces["summary"].str.contains("Israel|end of their", case=False).any()
+    # every change of a source row's kind is stated with its reason in the file
+    raw = pd.read_csv("forecast/data/files/events.csv", dtype=str, keep_default_na=False)
+    changed = raw[raw["curation"].str.startswith("kind ")]
+    assert len(changed) == 7 and (changed["kind"] == "other").all()
+    assert set(changed[changed["date"].str.startswith("2025-06")]["summary"].str[:9]) == {
+        "IRGC comm", "Funeral i"}   # the Twelve-Day War killings: context, not a fitted group
 
 
 def test_bundled_presence_runs_through_2026_with_ranges():
