@@ -9,9 +9,9 @@ matplotlib Figure computed from that result, never from the model):
     fit = fc.fit(data)                          # reuses a cached fit with the same inputs
     fit.summary()                               # key parameters: mean, sd, HDI, r-hat, ESS
     forecast = fc.simulate(fit, fc.load_scenarios(["scenarios/status_quo.toml",
-                                                   "scenarios/withdrawal.toml"]))
+                                                   "scenarios/exit_iraq.toml"]))
     forecast.contrasts()                        # scenario minus baseline, paired draw by draw
-    forecast.plot("withdrawal")                 # fan chart
+    forecast.plot("exit_iraq")                 # fan chart
 """
 
 from __future__ import annotations

@@ -8,13 +8,14 @@ import pytest
 from forecast.cli import main
 from forecast.data.loaders import load_bundled, load_counts, load_dataset, load_observations
 from forecast.errors import InputError
+from forecast.families.latent_ar.graph import LatentARModel
 from tests.conftest import counts_csv
 
 
 def test_bundled_dataset_is_valid_and_uses_every_kind_of_observation():
     data = load_bundled()
     fitted = data.fitted
-    assert data.axis.labels[0] == "2019-01" and data.axis.labels[-1] == "2025-12"
+    assert data.axis.labels[0] == "2019-01" and data.axis.labels[-1] == "2026-12"
     assert set(fitted["bound"]) == {"exact", "at_least", "approx"}
     # totals over several months enter the likelihood, not only single months
     spans = (fitted["end"] - fitted["start"]).dt.days
@@ -117,9 +118,124 @@ def test_directory_instead_of_file_exits_2(tmp_path, capsys):
 def test_data_show_prints_the_bundled_summary(capsys):
     assert main(["data", "show"]) == 0
     out = capsys.readouterr().out
-    for needle in ("84 months, 2019-01 .. 2025-12", "fitted rows by kind", "dod_facility_attacks",
-                   "gaps with no likelihood term", "per year"):
+    for needle in ("96 months, 2019-01 .. 2026-12", "fitted rows by kind", "dod_facility_attacks",
+                   "gaps with no likelihood term", "per year",
+                   # the 2026 war's floors are the last information; the axis runs on with presence
+                   "latest month with any information (any observation row, fit or check): 2026-03 "
+                   "(9 later months have none)",
+                   "latest published date of an observation: 2026-03-31"):
         assert needle in out
+
+
+def test_describe_states_latest_information_of_user_data(write):
+    from forecast.data.summary import describe
+
+    path = write("c.csv", "date,count,published\n2020-01,3,2020-03-15\n2020-02,1,\n2020-03,,\n")
+    text = describe(load_counts(path))
+    # March has no count: the last month with information is February
+    assert "latest month with any information (any observation row, fit or check): 2020-02 " \
+           "(1 later months have none)" in text
+    assert "latest published date of an observation: 2020-03-15" in text
+
+
+def test_published_dates_default_to_the_end_of_the_span(write):
+    path = write("obs.csv", "start,end,count,bound,definition,use,published\n"
+                 "2020-01-01,2020-03-31,10,exact,dod,fit,2020-04-20\n"
+                 "2020-04-01,2020-04-30,4,exact,dod,fit,\n"
+                 "2020-05-01,2020-05-31,2,exact,dod,fit,2020-06\n")
+    obs = load_observations(path)
+    assert [d.date().isoformat() for d in obs["published"]] == ["2020-04-20", "2020-04-30", "2020-06-30"]
+    # without the column every row is published at the end of its span
+    plain = load_observations(write("plain.csv", "start,end,count,bound,definition\n"
+                                    "2020-01-01,2020-03-31,10,exact,dod\n"))
+    assert plain["published"].iloc[0] == pd.Timestamp("2020-03-31")
+    assert "published" in load_dataset(str(path)).observations.columns
+
+
+def test_published_before_the_span_ends_is_refused(write, capsys):
+    path = write("obs.csv", "start,end,count,bound,definition,published\n"
+                 "2020-01-01,2020-03-31,10,exact,dod,2020-03-30\n")
+    with pytest.raises(InputError, match="published 2020-03-30 is before the end of the row's span"):
+        load_observations(path)
+    counts = write("c.csv", "date,count,published\n2020-01,3,2020-01-15\n")
+    assert main(["data", "validate", str(counts)]) == 2
+    assert "row 2, column 'published'" in capsys.readouterr().err
+
+
+def test_counts_csv_published_column_is_a_date_not_a_covariate(write):
+    path = write("c.csv", "date,count,presence,published\n2020-01,3,2.0,2020-02-10\n"
+                 "2020-02,1,2.0,\n")
+    data = load_counts(path)
+    assert data.covariates.empty and data.presence is not None
+    assert list(data.observations["published"]) == [pd.Timestamp("2020-02-10"),
+                                                    pd.Timestamp("2020-02-29")]
+    # the publication date is for real-time evaluation: it does not change what is fitted
+    same = load_counts(write("d.csv", "date,count,presence\n2020-01,3,2.0\n2020-02,1,2.0\n"))
+    assert data.content_hash() == same.content_hash()
+
+
+def test_bundled_published_dates_follow_the_documented_rule():
+    raw = pd.read_csv("forecast/data/files/observations.csv", dtype=str, keep_default_na=False)
+    end, published = pd.to_datetime(raw["end"]), pd.to_datetime(raw["published"])
+    assert (published >= end).all()
+    lagged = raw["published_rule"] == "end+30d"
+    assert ((published - end)[lagged] == pd.Timedelta(days=30)).all()
+    assert set(raw["published_rule"]) == {"citation", "end+30d"}
+    # a citation's date: the Pentagon's 17-31 Oct 2023 count, reported on 31 Oct
+    row = raw[(raw["start"] == "2023-10-17") & (raw["end"] == "2023-10-31") & (raw["use"] == "fit")]
+    assert list(row["published"]) == ["2023-10-31"]
+    assert list(load_bundled().observations["published"]) == list(published)
+
+
+def test_bundled_2025_2026_facts_enter_as_what_they_are():
+    data = load_bundled()
+    obs, events = data.observations, data.events
+    # unknown months stay unknown: no row at all touches 2025 outside June, nor 2026 after March
+    for first, last in (("2025-01-01", "2025-05-31"), ("2025-07-01", "2026-02-27"),
+                        ("2026-04-01", "2026-12-31")):
+        touching = obs[(obs["start"] <= pd.Timestamp(last)) & (obs["end"] >= pd.Timestamp(first))]
+        assert touching.empty, touching["id"].tolist()
+    # the 2026 counts are floors in definitions of their own, each with its own prior
+    fitted_2026 = data.fitted[data.fitted["start"] >= pd.Timestamp("2026-01-01")]
+    assert len(fitted_2026) == 2 and set(fitted_2026["bound"]) == {"at_least"}
+    assert data.reference not in set(fitted_2026["definition"])
+    priors = LatentARModel.default_priors_file().read_text()
+    for definition in fitted_2026["definition"]:
+        assert f"[reporting_ratio.{definition}]" in priors
+    # militia claims are never fitted
+    claims = obs[obs["definition"] == "iri_claims"]
+    assert len(claims) >= 10 and set(claims["use"]) == {"check"}
+    # the 2026 war ends at the 7 April ceasefire; Iran's leadership is its own decapitation group
+    war = events[(events["kind"] == "regional_war") & (events["date"] == pd.Timestamp("2026-02-28"))]
+    assert list(war["end_date"]) == [pd.Timestamp("2026-04-07")]
+    group = events[events["name"] == "iran_leadership_2026"]
+    assert list(group["kind"]) == ["decapitation"] and list(group["date"]) == [pd.Timestamp("2026-02-28")]
+    assert (events[events["kind"] == "regional_war"]["date"] <= pd.Timestamp("2026-02-28")).all()
+    handovers = events[(events["kind"] == "troop_change") & (events["date"] >= pd.Timestamp("2026-01-01"))]
+    assert len(handovers) >= 5
+    # truces with Israel and the end of a truce are context, not modelled truces
+    truces = events[events["kind"] == "militia_truce"]
+    assert not truces["summary"].str.contains("Israel|end of their", case=False).any()
+    # every change of a source row's kind is stated with its reason in the file
+    raw = pd.read_csv("forecast/data/files/events.csv", dtype=str, keep_default_na=False)
+    changed = raw[raw["curation"].str.startswith("kind ")]
+    assert len(changed) == 7 and (changed["kind"] == "other").all()
+    assert set(changed[changed["date"].str.startswith("2025-06")]["summary"].str[:9]) == {
+        "IRGC comm", "Funeral i"}   # the Twelve-Day War killings: context, not a fitted group
+
+
+def test_bundled_presence_runs_through_2026_with_ranges():
+    table = pd.read_csv("forecast/data/files/presence.csv")
+    assert table["month"].iloc[-1] == "2026-12"
+    assert ((table["iraq"] + table["syria"] - table["presence"]).abs() < 1e-9).all()
+    ranged = table.dropna(subset=["presence_low"])
+    assert (ranged["presence_low"] <= ranged["presence"]).all()
+    assert (ranged["presence"] <= ranged["presence_high"]).all()
+    # the unconfirmed Syria withdrawal of 2026 carries a range and says so
+    late = table[table["month"] >= "2026-03"]
+    assert late["presence_low"].notna().all() and late["basis"].str.contains("NOT confirmed|neither "
+                                                                               "confirmed").all()
+    assert table["jordan"].notna().any() and (table["jordan"].dropna() >= 3).all()
 
 
 def test_load_dataset_unknown_name(capsys):

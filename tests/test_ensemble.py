@@ -100,7 +100,7 @@ def test_cli_ensemble_run_and_compare(tmp_path, capsys):
 
     out = tmp_path / "ens"
     tiny = ["--draws", "100", "--tune", "100", "--chains", "2", "--allow-unconverged"]
-    argv = ["run", "scenarios/status_quo.toml", "scenarios/withdrawal.toml", "--data", STRETCH, "--events",
+    argv = ["run", "scenarios/status_quo.toml", "scenarios/exit_iraq.toml", "--data", STRETCH, "--events",
             EVENTS, "--models", "latent_ar,hawkes", "--ensemble", "stacking", "--out", str(out),
             "--runs-root", str(tmp_path), *tiny]
     assert main(argv) == 0

@@ -78,7 +78,7 @@ def test_bundled_model_builds_with_finite_logp():
     logps = model.point_logps()
     assert all(np.isfinite(v) for v in logps.values())
     assert "obs" in logps and "elasticity" in logps
-    assert model["obs"].eval().shape == (35,)
+    assert model["obs"].eval().shape == (37,)   # the fitted rows, two of them the 2026 floors
 
 
 def simulate_series(months: int, truth: dict, seed: int) -> tuple[pd.DataFrame, int]:

@@ -32,7 +32,10 @@ def print_run_results(run_dir: Path) -> None:
     for row in totals.itertuples(index=False):
         table.add_row(str(row.scenario), f"{row.median:,.0f}", f"{row.q10:,.0f} to {row.q90:,.0f}")
     console.print(table)
-    contrasts = pd.read_csv(run_dir / "contrasts.csv")
+    try:
+        contrasts = pd.read_csv(run_dir / "contrasts.csv")
+    except pd.errors.EmptyDataError:       # no scenario of the run has a baseline
+        contrasts = pd.DataFrame()
     if len(contrasts):
         table = Table(title="Against the baseline (paired draws)")
         for column in ("scenario", "baseline", "median difference", "80% interval", "P(fewer)"):

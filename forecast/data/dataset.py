@@ -2,7 +2,9 @@
 
 Every observation is a span of days, a counting definition and an interval [lo, hi]
 for the count (hi = inf for "at least"). Rows marked `use = fit` enter the likelihood;
-rows marked `check` are kept for posterior predictive checks only.
+rows marked `check` are kept for posterior predictive checks only. Each row also has a
+`published` date (when the figure became public; by default the end of its span), for
+real-time evaluation; it does not enter the model.
 """
 
 from __future__ import annotations
@@ -99,19 +101,27 @@ def validate_observations(obs: pd.DataFrame, source: str) -> None:
 
 
 def observations_from_bins(
-    axis: TimeAxis, counts: np.ndarray, definition: str, source: str
+    axis: TimeAxis, counts: np.ndarray, definition: str, source: str,
+    published: list[pd.Timestamp] | None = None,
 ) -> pd.DataFrame:
-    """Exact per-bin counts (NaN = unknown, no term) as observation rows."""
+    """Exact per-bin counts (NaN = unknown, no term) as observation rows.
+
+    `published` gives each bin's publication date (NaT or None: the bin's last day).
+    """
     rows = []
     for i, (start, end, count) in enumerate(zip(axis.starts, axis.ends, counts)):
         if np.isnan(count):
             continue
+        date = published[i] if published is not None else pd.NaT
         rows.append({
             "id": f"{definition}:{axis.labels[i]}", "start": start, "end": end,
             "count": int(count), "bound": "exact", "lo": int(count), "hi": float(count),
             "definition": definition, "region": "", "use": "fit", "source": source,
+            "published": end if pd.isna(date) else date,
         })
-    return pd.DataFrame(rows, columns=[*OBSERVATION_COLUMNS, "source"])
+    frame = pd.DataFrame(rows, columns=[*OBSERVATION_COLUMNS, "source", "published"])
+    frame["published"] = pd.to_datetime(frame["published"])
+    return frame
 
 
 def file_digest(paths: tuple[Path, ...]) -> str:

@@ -1,12 +1,14 @@
 """Build a Dataset from the bundled files or from user files.
 
 User inputs:
-- a counts CSV: `date,count[,series][,presence][,other numeric covariates]`, dates as
-  YYYY-MM (monthly) or YYYY-MM-DD (weekly when rows are 7 days apart, else the date
-  names its month);
+- a counts CSV: `date,count[,series][,published][,presence][,other numeric covariates]`,
+  dates as YYYY-MM (monthly) or YYYY-MM-DD (weekly when rows are 7 days apart, else the
+  date names its month);
 - an observations CSV in the bundled layout (`start,end,count,bound,lo,hi,definition,
-  use[,id,region,...]`) for totals, bounds and approximate figures;
+  use[,id,region,published,...]`) for totals, bounds and approximate figures;
 - an events CSV `date,kind[,name][,end_date]`.
+`published` is the date a figure became public (default: the end of its row's span); it
+is kept in `Dataset.observations` for real-time evaluation and never enters the fit.
 """
 
 from __future__ import annotations
@@ -71,6 +73,21 @@ def _empty_events() -> pd.DataFrame:
     return pd.DataFrame(columns=["date", "end_date", "kind", "name", "summary", "source"])
 
 
+def _published(text: str, end: pd.Timestamp, path: Path, row: int) -> pd.Timestamp:
+    """A row's publication date: the `published` cell, or the last day of its span."""
+    text = text.strip()
+    if not text:
+        return end
+    date = parse_date(text, path, row, "published")
+    if len(text) == 7:  # YYYY-MM: some day in that month, so its last day
+        date = date + pd.offsets.MonthEnd(0)
+    if date < end:
+        # a count cannot be public before the last day it counts has passed
+        raise InputError(path, f"published {text} is before the end of the row's span "
+                         f"({end.date()})", where=f"row {row}, column 'published'")
+    return date
+
+
 def load_observations(path: str | Path) -> pd.DataFrame:
     """Observation rows in the bundled layout, validated row by row and across rows."""
     path = Path(path)
@@ -124,12 +141,14 @@ def load_observations(path: str | Path) -> pd.DataFrame:
         definition = check_text(rec["definition"].strip(), path, i, "definition", max_len=80)
         if not definition:
             raise InputError(path, "definition is empty", where=f"row {i}, column 'definition'")
+        published = _published(rec.get("published", ""), end, path, i)
         rows.append({
             "id": rec.get("id", "").strip() or f"row{i}", "start": start, "end": end,
             "count": int(lo if math.isnan(count) else count), "bound": bound, "lo": int(lo),
             "hi": float(hi), "definition": definition, "region": rec.get("region", ""),
             "use": use, "source": rec.get("source", ""), "reason": rec.get("reason", ""),
             "note": rec.get("note", ""), "origin": rec.get("origin", ""),
+            "published": published,
         })
     obs = pd.DataFrame(rows)
     duplicates = obs["id"][obs["id"].duplicated()]
@@ -181,7 +200,7 @@ def load_counts(path: str | Path, events: str | Path | None = None) -> Dataset:
     """A plain counts CSV, one row per bin (and per series when a `series` column exists)."""
     path = Path(path)
     frame = read_csv(path, required=("date", "count"), allow_extra=True)
-    covariate_cols = [c for c in frame.columns if c not in ("date", "count", "series")]
+    covariate_cols = [c for c in frame.columns if c not in ("date", "count", "series", "published")]
     for col in covariate_cols:
         check_text(col, path, 1, col, max_len=60)
         if not col.replace("_", "").isalnum():
@@ -199,6 +218,11 @@ def load_counts(path: str | Path, events: str | Path | None = None) -> Dataset:
         raise InputError(path, f"the dates span {axis.n} {axis.freq}s; at most 5000 bins are supported",
                          where="column 'date'")
     index = [axis.index_of(d) for d in dates]
+    published = (
+        [_published(text, axis.ends[k], path, row) if text.strip() else pd.NaT
+         for row, (k, text) in enumerate(zip(index, frame["published"]), start=2)]
+        if "published" in frame.columns else [pd.NaT] * len(frame)
+    )
     if axis.freq == "week":
         misaligned = [i for i, d in enumerate(dates) if (d - axis.start).days % 7]
         if misaligned:
@@ -214,10 +238,12 @@ def load_counts(path: str | Path, events: str | Path | None = None) -> Dataset:
     parts = []
     for definition in definitions:
         values = np.full(axis.n, np.nan)
-        for s, k, c in zip(series, index, counts):
+        dates_public: list[pd.Timestamp] = [pd.NaT] * axis.n
+        for s, k, c, p in zip(series, index, counts, published):
             if s == definition:
                 values[k] = c
-        parts.append(observations_from_bins(axis, values, definition, str(path)))
+                dates_public[k] = p
+        parts.append(observations_from_bins(axis, values, definition, str(path), dates_public))
     obs = pd.concat(parts, ignore_index=True)
     if obs.empty:
         raise InputError(path, "every count is empty; nothing to fit", where="column 'count'")

@@ -52,6 +52,19 @@ def per_year(dataset: Dataset) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def latest_information(dataset: Dataset) -> tuple[str | None, pd.Timestamp | None]:
+    """(label of the last bin any observation row touches, fit or check; latest published date).
+
+    Bins after it carry no information at all: the axis may run on (e.g. with presence).
+    """
+    obs = dataset.observations
+    if obs.empty:
+        return None, None
+    last_bin = min(dataset.axis.index_of(obs["end"].max()), dataset.axis.n - 1)
+    published = obs["published"].max() if "published" in obs.columns else None
+    return dataset.axis.labels[last_bin], (None if pd.isna(published) else pd.Timestamp(published))
+
+
 def describe(dataset: Dataset) -> str:
     axis = dataset.axis
     obs = dataset.observations
@@ -72,6 +85,13 @@ def describe(dataset: Dataset) -> str:
         lines.append(f"  {definition}: {n_fit} / {n_check}")
     lines.append("per year (rows touching the year; sum of exact single-span reference counts):")
     lines.append("  " + per_year(dataset).to_string(index=False).replace("\n", "\n  "))
+    last_label, last_published = latest_information(dataset)
+    if last_label is not None:
+        after = dataset.axis.n - 1 - dataset.axis.labels.index(last_label)
+        lines.append(f"latest {axis.freq} with any information (any observation row, fit or check): "
+                     f"{last_label}" + (f" ({after} later {axis.freq}s have none)" if after else ""))
+    if last_published is not None:
+        lines.append(f"latest published date of an observation: {last_published.date()}")
     holes = gaps(dataset)
     lines.append(f"gaps with no likelihood term: {len(holes)}" + ("" if not holes else ": " + ", ".join(
         a if a == b else f"{a}..{b}" for a, b in holes)))
