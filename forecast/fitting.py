@@ -163,12 +163,16 @@ def fit(dataset: Dataset, *, model_name: str = "latent_ar", priors_file: str | P
     posterior_file = None
     if cache_root is not None:
         final = _cache_dir(cache_root, key)
-        if not final.exists():
+        try:
             with runs.staged_run(final) as tmp:
                 idata.to_netcdf(str(tmp / POSTERIOR))
                 runs.write_json(tmp / runs.MANIFEST,
                                 {**manifest, "posterior_sha256": runs.sha256_file(tmp / POSTERIOR)})
             posterior_file = final / POSTERIOR
+        except runs.AlreadyThere:
+            # another process cached the same fit first (same key, same inputs): keep this one's
+            # draws for this run and leave the cache entry as it is; never discard finished work
+            posterior_file = None
     return FitResult(model, idata, manifest, reused=False, posterior_file=posterior_file)
 
 

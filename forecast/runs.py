@@ -63,6 +63,10 @@ def new_run_path(out: str | Path | None, root: Path = DEFAULT_ROOT, label: str =
     return path
 
 
+class AlreadyThere(InputError):
+    """The final folder appeared while a staged run was being written (another process won)."""
+
+
 @contextmanager
 def staged_run(final: Path) -> Iterator[Path]:
     """Yield a temporary folder; on success rename it to `final`, on failure remove it."""
@@ -74,7 +78,7 @@ def staged_run(final: Path) -> Iterator[Path]:
     try:
         yield staging
         if final.exists():
-            raise InputError(final, "appeared while this run was being written; nothing was replaced")
+            raise AlreadyThere(final, "appeared while this run was being written; nothing was replaced")
         os.rename(staging, final)
     finally:
         if staging.exists():

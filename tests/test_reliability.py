@@ -246,3 +246,26 @@ def test_a_scenario_that_overflows_is_refused_before_anything_is_written(write):
             'date = "2024-02-01"\nfactor = { lognormal = [2, 1000] }\n')
     with pytest.raises(InputError, match="overflowed"):
         simulate_scenarios(family, fake_posterior(family), [parse_scenario(text, "boom.toml")], seed=1)
+
+
+def test_a_fit_that_loses_the_race_for_its_cache_entry_is_kept(write, tmp_path, monkeypatch):
+    """Two processes fitting the same inputs: the second keeps its draws and uses them."""
+    from forecast import runs
+
+    data = load_dataset(str(write("c.csv", counts_csv(months=20))))
+    settings_ = FitSettings(draws=30, tune=30, chains=2, seed=3)
+    cache = tmp_path / "cache"
+    entry = _cache_dir(cache, fit_key(make_model("latent_ar", data, None), settings_))
+    original = runs.staged_run
+
+    def rival_first(final):
+        if final == entry:       # the rival process finishes first, while this one writes
+            entry.mkdir(parents=True)
+            (entry / "marker").write_text("rival")
+        return original(final)
+
+    monkeypatch.setattr(runs, "staged_run", rival_first)
+    result = fit(data, settings=settings_, cache_root=cache, progress=False)
+    assert not result.reused and result.posterior_file is None
+    assert result.idata.posterior["intercept"].size == 60
+    assert (entry / "marker").read_text() == "rival"           # the rival's entry untouched
