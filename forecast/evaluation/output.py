@@ -63,10 +63,13 @@ def backtest_html(frame: pd.DataFrame, summary: pd.DataFrame, manifest: dict[str
         f"<p>Data <b>{html.escape(str(manifest.get('data')))}</b>; origins "
         f"{html.escape(', '.join(manifest.get('origins', [])))}; horizon {manifest.get('horizon')} "
         f"bins; seed {manifest.get('seed')}; fit {html.escape(str(manifest.get('fit')))}.</p>",
-        "<p>Scores are averaged over the targets every model scored. Lower is better for CRPS, log "
-        "score and Brier; coverage should be near its nominal level. CRPS is over exact single-bin "
-        "counts; log score and coverage over every target (for an interval or bound, the log score "
-        "is -log P(lo &le; Y &le; hi) and coverage means the central interval meets [lo, hi]). "
+        "<p>Every model is scored on one common set of targets per origin; n_targets is the "
+        "number of targets in a cell, and each n_ column the number a score is over. Lower is "
+        "better for CRPS, log score and Brier. CRPS is over exact single-bin counts; the log score "
+        "over every target (for an interval or bound, -log P(lo &le; Y &le; hi)). Coverage "
+        "(cover50/80/95, near its nominal level when calibrated) is over exact counts only; for "
+        "interval and bound targets p_interval is the mean probability the model gave the "
+        "reported interval. "
         "The model is given the observed presence path over the horizon and no future events.</p>",
     ]
     if frame.empty:
