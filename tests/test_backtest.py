@@ -313,9 +313,41 @@ def test_sbc_ranks_are_in_range():
 
     ranks = run_sbc(2, seed=11, draws=40, tune=80, chains=2)
     assert len(ranks) == 2
+    assert (ranks["draws"] <= 80).all() and (ranks["draws"] * ranks["thin"] >= 80).all()
     for p in PARAMETERS:
-        assert ranks[f"rank_{p}"].between(0, 80).all()
+        assert (ranks[f"rank_{p}"] >= 0).all() and (ranks[f"rank_{p}"] <= ranks["draws"]).all()
     assert "data:image/png;base64" in sbc_section(ranks)
+
+
+def _ar1_chains(rho: float, chains: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    x = np.empty((chains, n))
+    x[:, 0] = rng.standard_normal(chains)
+    for t in range(1, n):
+        x[:, t] = rho * x[:, t - 1] + np.sqrt(1 - rho**2) * rng.standard_normal(chains)
+    return x
+
+
+def test_sbc_ranks_come_from_ess_thinned_draws():
+    import arviz as az
+
+    from forecast.evaluation.sbc import sbc_ranks, thin_by_ess
+
+    rng = np.random.default_rng(4)
+    draws = {"a": _ar1_chains(0.9, 2, 1000, rng), "b": rng.standard_normal((2, 1000))}
+    ess = float(az.ess(draws["a"], method="bulk"))
+    step, thinned = thin_by_ess(draws)
+    assert ess < 300 and step == int(np.ceil(2000 / ess)) and step > 5   # by the worst parameter
+    assert thinned["a"].size == thinned["b"].size == 2 * len(range(0, 1000, step))
+    assert thinned["a"].size <= ess * 1.05
+    np.testing.assert_array_equal(thinned["a"], draws["a"][:, ::step].reshape(-1))
+    # the draws kept are about independent: lag-1 autocorrelation of a chain near 0.9^step
+    kept = draws["a"][0, ::step]
+    assert abs(np.corrcoef(kept[:-1], kept[1:])[0, 1]) < 0.3
+    rec = sbc_ranks(draws, {"a": 0.0, "b": 10.0})
+    assert rec["draws"] == thinned["a"].size and rec["thin"] == step
+    assert rec["rank_a"] == int((thinned["a"] < 0).sum()) and rec["rank_b"] == rec["draws"]
+    # independent draws are not thinned
+    assert thin_by_ess({"b": rng.standard_normal((2, 500))})[0] == 1
 
 
 def test_sbc_only_page_has_rank_histograms(tmp_path):
