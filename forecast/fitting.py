@@ -20,7 +20,7 @@ from forecast.diagnostics import diagnose
 from forecast.errors import ConvergenceError, InputError, did_you_mean
 from forecast.models.hawkes import HawkesModel, HawkesPowerLawModel
 from forecast.models.latent_ar import LatentARModel
-from forecast.models.sampling import MASS_MATRICES
+from forecast.models.sampling import COMPILE_FLAGS, MASS_MATRICES
 
 MODELS: dict[str, type] = {"latent_ar": LatentARModel, "hawkes": HawkesModel,
                            "hawkes_powerlaw": HawkesPowerLawModel}
@@ -90,6 +90,8 @@ def fit_key(model: Any, settings: FitSettings) -> str:
         "model": model.name, "revision": model.revision, "data": model.dataset.content_hash(),
         "priors": model.priors.to_dict(), "settings": asdict(settings),
         "versions": runs.versions(),
+        # how the sampler compiles the model: fits made with other flags round differently
+        "compile": COMPILE_FLAGS,
     }
     return runs.sha256_text(json.dumps(payload, sort_keys=True, default=str))[:20]
 

@@ -7,10 +7,21 @@ from typing import Any
 
 import arviz as az
 import pymc as pm
+import pytensor
 import xarray as xr
 
 SAMPLERS = ("nutpie", "pymc")
 MASS_MATRICES = ("draws", "gradients")
+# PyTensor flags for compiling the model's logp and gradient for nutpie (numba backend).
+# fastmath off: with LLVM's fast-math flags the rounding of the compiled gradient depends on
+# how it was compiled, which is not a function of the inputs: compiled afresh in this process
+# (callees inlined and reassociated across calls) or assembled from PyTensor's on-disk numba
+# cache (callees loaded as object code, not inlined). The same fit and seed then gave
+# posteriors differing by ~1e-13 (growing along the chains) depending on the cache state the
+# process found: a backtest origin fitted on an empty cache by a local worker and again from
+# the cache by a Dask worker scored differently in the last bits. With IEEE semantics the
+# result is the same whatever the compile path. Part of the fit cache key (fitting.fit_key).
+COMPILE_FLAGS = {"numba__fastmath": False}
 
 
 def sample_posterior(model: pm.Model, *, draws: int = 1000, tune: int = 1000, chains: int = 4,
@@ -37,7 +48,8 @@ def sample_posterior(model: pm.Model, *, draws: int = 1000, tune: int = 1000, ch
                                          "use_grad_based_mass_matrix": mass_matrix == "gradients"}
         else:
             kwargs["idata_kwargs"] = {"log_likelihood": False}
-        idata = pm.sample(**kwargs)
+        with pytensor.config.change_flags(**COMPILE_FLAGS):
+            idata = pm.sample(**kwargs)
         # the tuning draws of the parameters are half of a saved fit and nothing reads them
         # (their sample stats, small, stay)
         if "warmup_posterior" in idata.groups():
