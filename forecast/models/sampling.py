@@ -13,14 +13,14 @@ import xarray as xr
 SAMPLERS = ("nutpie", "pymc")
 MASS_MATRICES = ("draws", "gradients")
 # PyTensor flags for compiling the model's logp and gradient for nutpie (numba backend).
-# fastmath off: with LLVM's fast-math flags the rounding of the compiled gradient depends on
-# how it was compiled, which is not a function of the inputs: compiled afresh in this process
-# (callees inlined and reassociated across calls) or assembled from PyTensor's on-disk numba
-# cache (callees loaded as object code, not inlined). The same fit and seed then gave
-# posteriors differing by ~1e-13 (growing along the chains) depending on the cache state the
-# process found: a backtest origin fitted on an empty cache by a local worker and again from
-# the cache by a Dask worker scored differently in the last bits. With IEEE semantics the
-# result is the same whatever the compile path. Part of the fit cache key (fitting.fit_key).
+# fastmath off: with LLVM's fast-math flags the rounding of the compiled logp/gradient
+# depended on how the process got it, compiled afresh on an empty PyTensor numba cache or
+# assembled from that on-disk cache (probably: fresh, the callees are inlined and may be
+# reassociated; from the cache they are linked object code). The same fit and seed gave
+# posteriors ~1e-13 apart (origin 19 of the backtest equality test), so a local worker
+# compiling on a fresh machine and a Dask worker reading the cache scored differently in
+# the last bits. Without fast-math (IEEE semantics) cold and warm caches give the same
+# posterior. Part of the fit cache key (fitting.fit_key).
 COMPILE_FLAGS = {"numba__fastmath": False}
 
 
