@@ -17,6 +17,7 @@ import arviz as az
 from forecast import runs
 from forecast.config import FitSettings, portable_path
 from forecast.core.diagnostics import diagnose
+from forecast.core.sampling import COMPILE_FLAGS
 from forecast.data.dataset import Dataset
 from forecast.errors import ConvergenceError, ForecastError, InputError
 from forecast.families import Family, make_family
@@ -41,6 +42,8 @@ def fit_key(model: Family, settings: FitSettings) -> str:
         "model": model.name, "revision": model.revision, "data": model.dataset.content_hash(),
         "priors": model.priors.to_dict(), "settings": asdict(settings),
         "versions": runs.versions(),
+        # how the sampler compiles the model: fits made with other flags round differently
+        "compile": COMPILE_FLAGS,
     }
     return runs.sha256_text(json.dumps(payload, sort_keys=True, default=str))[:20]
 

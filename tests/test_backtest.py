@@ -107,12 +107,94 @@ def test_interval_coverage_and_brier():
     rng = np.random.default_rng(0)
     dist = PoissonMixture(5.0)
     q = quantiles(dist, [0.1, 0.9])
-    assert score(dist, q[1] + 1, np.inf, rng)["cover80"] == 0.0     # interval above the band
-    assert score(dist, q[1], np.inf, rng)["cover80"] == 1.0         # touches it
+    assert score(dist, q[1], q[1], rng)["cover80"] == 1.0           # exact count at the band's edge
+    assert score(dist, q[1] + 1, q[1] + 1, rng)["cover80"] == 0.0   # just above it
+    # a bound or interval has no coverage ("meets the band" holds for nearly any forecast of
+    # "at least k"); it gets the probability the forecast gave the reported interval
+    for lo, hi in [(q[1], np.inf), (0, np.inf), (2, 6)]:
+        s = score(dist, lo, hi, rng)
+        assert all(np.isnan(s[c]) for c in ("cover50", "cover80", "cover95"))
+        assert s["p_interval"] == pytest.approx(stats.poisson.cdf(hi, 5.0) - stats.poisson.cdf(lo - 1, 5.0))
+    assert np.isnan(score(dist, 3, 3, rng)["p_interval"])
     s = score(dist, 2, 6, rng)
     assert np.isnan(s["crps"]) and np.isnan(s["pit"])
     assert s["brier_any"] == pytest.approx((1 - np.exp(-5.0) - 1) ** 2)
     assert np.isnan(score(dist, 0, 3, rng)["brier_any"])            # bounds do not settle y >= 1
+
+
+def test_bound_coverage_is_not_counted_as_exact_coverage(dataset):
+    frame = run_backtest(dataset, [16], 1, ("hist_mean", "zero"), executor="serial")
+    bound = frame[frame["target"] == "bound"]
+    assert set(bound["kind"]) == {"bound"} and bound[["cover50", "cover80", "cover95"]].isna().all().all()
+    table = summarise(frame).set_index("model")
+    exact = frame[frame["kind"].isin(["exact_bin", "exact_span"])]
+    for model in ("hist_mean", "zero"):
+        rows = exact[exact["model"] == model]
+        assert table.loc[model, "n_exact"] == len(rows) == 1
+        assert table.loc[model, "n_interval"] == 1 and table.loc[model, "n_targets"] == 2
+        assert table.loc[model, "cover95"] == rows["cover95"].mean()
+        p = frame[(frame["model"] == model) & (frame["target"] == "bound")]["p_interval"].iloc[0]
+        assert table.loc[model, "p_interval"] == p
+    # the zero forecast gives "at least 2" probability 0 and misses the exact count
+    assert table.loc["zero", "p_interval"] == 0.0 and table.loc["zero", "cover95"] == 0.0
+
+
+class _NaNForecast:
+    """A predictive whose interval probability is NaN (a broken forecast)."""
+
+    mean = 1.0
+
+    def log_interval(self, lo, hi):
+        return float("nan")
+
+    def cdf(self, k):
+        return np.asarray(PoissonMixture(1.0).cdf(k))
+
+    def upper(self):
+        return 20
+
+    def crps(self, y, rng):
+        return 0.5
+
+
+def test_a_nan_score_raises_naming_model_origin_and_target(dataset, monkeypatch):
+    from forecast.evaluation.backtest import ScoreError
+
+    real = baselines.predictive
+    monkeypatch.setattr(baselines, "predictive", lambda name, params, bins:
+                        _NaNForecast() if name == "tsb" else real(name, params, bins))
+    with pytest.raises(ScoreError,
+                       match=r"model tsb, origin 2023-05, target counts:2023-05.*log_score = nan"):
+        run_backtest(dataset, [16], 1, ("hist_mean", "tsb"), executor="serial")
+
+
+def test_summary_refuses_nan_scores_and_uneven_target_sets(dataset):
+    from forecast.evaluation.backtest import ScoreError
+
+    frame = run_backtest(dataset, [16, 18], 2, ("hist_mean", "zero"), executor="serial")
+    table = summarise(frame)
+    assert (table["n_targets"] > 0).all()
+    assert table.groupby("step")["n_targets"].nunique().eq(1).all()      # same targets for every model
+    broken = frame.copy()
+    broken.loc[(broken["model"] == "zero") & (broken["target"] == "counts:2023-07"), "log_score"] = np.nan
+    with pytest.raises(ScoreError, match=r"model zero, origin 2023-07, target counts:2023-07"):
+        summarise(broken)
+    with pytest.raises(ScoreError, match="different targets"):
+        summarise(frame.drop(frame[(frame["model"] == "zero") & (frame["target"] == "counts:2023-07")].index))
+
+
+def test_targets_one_model_cannot_forecast_are_scored_by_none(dataset, monkeypatch):
+    real = baselines.predictive
+    # a model with no forecast of span targets (as the Hawkes families)
+    monkeypatch.setattr(baselines, "predictive", lambda name, params, bins:
+                        None if name == "tsb" and bins > 1.5 else real(name, params, bins))
+    frame = run_backtest(dataset, [16], 3, ("hist_mean", "tsb"), executor="serial")
+    span = frame[frame["target"] == "span"]
+    assert len(span) == 2 and not span["scored"].any() and span["log_score"].isna().all()
+    assert span["note"].str.contains("not scored: no forecast of this target from tsb").all()
+    table = summarise(frame)
+    assert table.groupby("step")["n_targets"].nunique().eq(1).all()
+    assert frame[frame["scored"]].groupby("model")["target"].apply(frozenset).nunique() == 1
 
 
 def test_randomized_pit_is_uniform_for_the_true_distribution():
@@ -142,7 +224,7 @@ def test_backtest_scores_and_pit_in_unit_interval(dataset):
     assert set(frame["step"]) == {1, 2, 3}
     pit = frame["pit"].dropna()
     assert len(pit) and ((pit >= 0) & (pit <= 1)).all()
-    assert set(frame.loc[frame["kind"] == "interval", "target"]) == {"bound"}
+    assert set(frame.loc[frame["kind"] == "bound", "target"]) == {"bound"}
     exact = frame[frame["kind"] == "exact_bin"]
     assert exact["crps"].notna().all()
     table = summarise(frame)
@@ -234,9 +316,41 @@ def test_sbc_ranks_are_in_range():
 
     ranks = run_sbc(2, seed=11, draws=40, tune=80, chains=2)
     assert len(ranks) == 2
+    assert (ranks["draws"] <= 80).all() and (ranks["draws"] * ranks["thin"] >= 80).all()
     for p in PARAMETERS:
-        assert ranks[f"rank_{p}"].between(0, 80).all()
+        assert (ranks[f"rank_{p}"] >= 0).all() and (ranks[f"rank_{p}"] <= ranks["draws"]).all()
     assert "data:image/png;base64" in sbc_section(ranks)
+
+
+def _ar1_chains(rho: float, chains: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    x = np.empty((chains, n))
+    x[:, 0] = rng.standard_normal(chains)
+    for t in range(1, n):
+        x[:, t] = rho * x[:, t - 1] + np.sqrt(1 - rho**2) * rng.standard_normal(chains)
+    return x
+
+
+def test_sbc_ranks_come_from_ess_thinned_draws():
+    import arviz as az
+
+    from forecast.evaluation.sbc import sbc_ranks, thin_by_ess
+
+    rng = np.random.default_rng(4)
+    draws = {"a": _ar1_chains(0.9, 2, 1000, rng), "b": rng.standard_normal((2, 1000))}
+    ess = float(az.ess(draws["a"], method="bulk"))
+    step, thinned = thin_by_ess(draws)
+    assert ess < 300 and step == int(np.ceil(2000 / ess)) and step > 5   # by the worst parameter
+    assert thinned["a"].size == thinned["b"].size == 2 * len(range(0, 1000, step))
+    assert thinned["a"].size <= ess * 1.05
+    np.testing.assert_array_equal(thinned["a"], draws["a"][:, ::step].reshape(-1))
+    # the draws kept are about independent: lag-1 autocorrelation of a chain near 0.9^step
+    kept = draws["a"][0, ::step]
+    assert abs(np.corrcoef(kept[:-1], kept[1:])[0, 1]) < 0.3
+    rec = sbc_ranks(draws, {"a": 0.0, "b": 10.0})
+    assert rec["draws"] == thinned["a"].size and rec["thin"] == step
+    assert rec["rank_a"] == int((thinned["a"] < 0).sum()) and rec["rank_b"] == rec["draws"]
+    # independent draws are not thinned
+    assert thin_by_ess({"b": rng.standard_normal((2, 500))})[0] == 1
 
 
 def test_sbc_only_page_has_rank_histograms(tmp_path):

@@ -16,9 +16,12 @@ Scores of an observation with interval [lo, hi] (lo = hi for exact counts, hi = 
 - CRPS (exact counts only): closed form for a single Poisson or negative binomial
   (scoringrules.crps_poisson / crps_negbinom); for a mixture, scoringrules.crps_ensemble on
   `CRPS_SAMPLES` counts drawn from the mixture with the origin's seed;
-- coverage at 50/80/95%: the central interval [F^-1((1-c)/2), F^-1((1+c)/2)] contains y; for
-  an interval observation, the central interval intersects [lo, hi] (the observation is
-  compatible with it);
+- coverage at 50/80/95% (exact counts only): the central interval [F^-1((1-c)/2),
+  F^-1((1+c)/2)] contains y. An interval or bound observation has no coverage: "the central
+  interval meets [lo, hi]" is true for almost any forecast of an "at least k" target, so it
+  would read as 100% coverage at every level;
+- probability of the reported interval (interval and bound observations only): P(lo <= Y <= hi)
+  (not floored), averaged over targets in the summary;
 - randomized PIT (exact counts only): F(y-1) + V (F(y) - F(y-1)), V ~ U(0, 1);
 - Brier score of "at least one attack": (P(Y >= 1) - 1[y >= 1])^2, also for intervals whose
   bounds settle the event (lo >= 1 or hi = 0), else missing.
@@ -175,16 +178,39 @@ def quantiles(dist, probs: np.ndarray) -> np.ndarray:
     return np.array(out, dtype=int)
 
 
+COVER_COLUMNS = tuple(f"cover{int(c * 100)}" for c in LEVELS)
+SCORE_COLUMNS = ("pred_mean", "log_score", *COVER_COLUMNS, "p_interval", "p_any", "brier_any", "crps",
+                 "pit")
+
+
+def applicable(lo: float, hi: float) -> tuple[str, ...]:
+    """The score columns an observation in [lo, hi] must have (finite); the others are NaN by
+    definition (CRPS, PIT and coverage need an exact count, the interval probability an
+    interval, the Brier score bounds that settle "at least one attack")."""
+    cols = ["pred_mean", "log_score", "p_any"]
+    cols += [*COVER_COLUMNS, "crps", "pit"] if lo == hi else ["p_interval"]
+    if lo >= 1 or hi == 0:
+        cols.append("brier_any")
+    return tuple(cols)
+
+
 def score(dist, lo: float, hi: float, rng: np.random.Generator) -> dict[str, float]:
-    """All scores of an observation in [lo, hi] under the predictive `dist`."""
+    """All scores of an observation in [lo, hi] under the predictive `dist` (NaN where a score
+    does not apply: see `applicable`)."""
     exact = lo == hi
     out: dict[str, float] = {"pred_mean": float(dist.mean)}
-    out["log_score"] = -max(dist.log_interval(lo, hi), math.log(LOG_FLOOR))
-    probs = np.concatenate([[(1 - c) / 2, (1 + c) / 2] for c in LEVELS])
-    q = quantiles(dist, probs)
-    for i, c in enumerate(LEVELS):
-        q_lo, q_hi = q[2 * i], q[2 * i + 1]
-        out[f"cover{int(c * 100)}"] = float(lo <= q_hi and hi >= q_lo)
+    log_p = float(dist.log_interval(lo, hi))
+    out["log_score"] = -max(log_p, math.log(LOG_FLOOR)) if not math.isnan(log_p) else math.nan
+    if exact:
+        probs = np.concatenate([[(1 - c) / 2, (1 + c) / 2] for c in LEVELS])
+        q = quantiles(dist, probs)
+        for i, col in enumerate(COVER_COLUMNS):
+            out[col] = float(q[2 * i] <= lo <= q[2 * i + 1])
+        out["p_interval"] = math.nan
+    else:
+        for col in COVER_COLUMNS:
+            out[col] = math.nan
+        out["p_interval"] = math.exp(log_p)
     p_any = float(1.0 - dist.cdf(0.0))
     out["p_any"] = p_any
     if lo >= 1 or hi == 0:

@@ -7,10 +7,21 @@ from typing import Any
 
 import arviz as az
 import pymc as pm
+import pytensor
 import xarray as xr
 
 SAMPLERS = ("nutpie", "pymc")
 MASS_MATRICES = ("draws", "gradients")
+# PyTensor flags for compiling the model's logp and gradient for nutpie (numba backend).
+# fastmath off: with LLVM's fast-math flags the rounding of the compiled logp/gradient
+# depended on how the process got it, compiled afresh on an empty PyTensor numba cache or
+# assembled from that on-disk cache (probably: fresh, the callees are inlined and may be
+# reassociated; from the cache they are linked object code). The same fit and seed gave
+# posteriors ~1e-13 apart (origin 19 of the backtest equality test), so a local worker
+# compiling on a fresh machine and a Dask worker reading the cache scored differently in
+# the last bits. Without fast-math (IEEE semantics) cold and warm caches give the same
+# posterior. Part of the fit cache key (fitting.fit_key).
+COMPILE_FLAGS = {"numba__fastmath": False}
 
 
 def sample_posterior(model: pm.Model, *, draws: int = 1000, tune: int = 1000, chains: int = 4,
@@ -37,7 +48,8 @@ def sample_posterior(model: pm.Model, *, draws: int = 1000, tune: int = 1000, ch
                                          "use_grad_based_mass_matrix": mass_matrix == "gradients"}
         else:
             kwargs["idata_kwargs"] = {"log_likelihood": False}
-        idata = pm.sample(**kwargs)
+        with pytensor.config.change_flags(**COMPILE_FLAGS):
+            idata = pm.sample(**kwargs)
         # the tuning draws of the parameters are half of a saved fit and nothing reads them
         # (their sample stats, small, stay)
         if "warmup_posterior" in idata.groups():

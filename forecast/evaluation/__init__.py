@@ -1,7 +1,7 @@
 """Forecast evaluation: rolling-origin backtests, proper scores, baselines, calibration.
 
 - `truncate`: the data as it stood at a forecast origin, and the targets after it;
-- `predictive`: predictive distributions of span totals and their scores;
+- `forecast.core.predictive`: predictive distributions of span totals and their scores;
 - `baselines`: reference forecasts (zero, last value, historical mean, negative binomial, TSB);
 - `backtest`: rolling origins run on local processes or a Dask cluster, written to a run folder;
 - `sbc`: simulation-based calibration of the default model.

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.config import FitSettings
-from forecast.core.predictive import score
+from forecast.core.predictive import SCORE_COLUMNS, applicable, score
 from forecast.data.dataset import Dataset
 from forecast.errors import ForecastError, InputError
 from forecast.evaluation import baselines
@@ -66,9 +66,24 @@ def _rng(seed: int, model: str) -> np.random.Generator:
 
 
 def target_kind(row) -> str:
+    """exact_bin, exact_span, interval (lo < hi finite) or bound ("at least lo", hi infinite)."""
     if row.lo != row.hi:
-        return "interval"
+        return "bound" if math.isinf(row.hi) else "interval"
     return "exact_bin" if row.first_bin == row.last_bin and abs(row.bins - 1) < 1e-9 else "exact_span"
+
+
+class ScoreError(ForecastError):
+    """A score that should exist is NaN or infinite: a bug or a broken forecast, never dropped."""
+
+
+def check_scores(rec: dict[str, Any]) -> None:
+    """Raise ScoreError if a score that applies to this target is not finite."""
+    bad = [c for c in applicable(float(rec["lo"]), float(rec["hi"]))
+           if not np.isfinite(float(rec[c]))]
+    if bad:
+        raise ScoreError(f"model {rec['model']}, origin {rec['origin']}, target {rec['target']} "
+                         f"(lo {rec['lo']}, hi {rec['hi']}): non-finite "
+                         + ", ".join(f"{c} = {rec[c]}" for c in bad))
 
 
 def score_origin(task: OriginTask) -> list[dict[str, Any]]:
@@ -104,21 +119,28 @@ def score_origin(task: OriginTask) -> list[dict[str, Any]]:
             predictives[model] = [baselines.predictive(model, base_params[d], b)
                                   for d, b in zip(rows["definition"], rows["bins"])]
             notes[model] = ""
+    # one common target set per origin: a target some model cannot forecast (a Hawkes family
+    # on a span, a model that could not be fitted) is scored by none, and its rows say why
+    missing = [[m for m in task.models if predictives[m][i] is None] for i in range(len(rows))]
     out = []
     for model in task.models:
         rng = _rng(seed, model)
-        for row, dist in zip(rows.itertuples(index=False), predictives[model]):
+        for i, (row, dist) in enumerate(zip(rows.itertuples(index=False), predictives[model])):
             rec = {"model": model, "origin": ds.axis.labels[origin], "origin_bin": origin,
                    "step": int(row.step), "target": row.id, "definition": row.definition,
                    "kind": target_kind(row), "start": pd.Timestamp(row.start).date().isoformat(),
                    "end": pd.Timestamp(row.end).date().isoformat(), "bins": round(float(row.bins), 4),
-                   "lo": int(row.lo), "hi": float(row.hi), "count": int(row.count)}
-            if dist is None:
-                rec.update({k: math.nan for k in ("pred_mean", "log_score", "crps", "pit", "p_any",
-                                                   "brier_any", "cover50", "cover80", "cover95")})
+                   "lo": int(row.lo), "hi": float(row.hi), "count": int(row.count),
+                   "scored": not missing[i]}
+            note = notes[model]
+            if missing[i]:
+                rec.update({k: math.nan for k in SCORE_COLUMNS})
+                note = "; ".join(filter(None, [note, "not scored: no forecast of this target from "
+                                               + ", ".join(missing[i])]))
             else:
                 rec.update(score(dist, float(row.lo), float(row.hi), rng))
-            rec["note"] = notes[model]
+                check_scores(rec)
+            rec["note"] = note
             rec["fit_seconds"] = round(fit_seconds[model], 1) if model in fit_seconds else math.nan
             out.append(rec)
     return out
@@ -186,30 +208,50 @@ def _run_dask(tasks: list[OriginTask], scheduler) -> list:
             client.close()
 
 
-SCORE_COLUMNS = ("crps", "log_score", "cover50", "cover80", "cover95", "brier_any")
+def check_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The scored rows of a backtest frame, after checking them: every applicable score finite
+    (else ScoreError naming model, origin and target) and, per origin, every model scored on the
+    same targets (else ScoreError)."""
+    scored = frame[frame["scored"].astype(bool)] if "scored" in frame else frame
+    for rec in scored.to_dict("records"):
+        check_scores(rec)
+    for origin, g in scored.groupby("origin", sort=False):
+        sets = {m: frozenset(t["target"]) for m, t in g.groupby("model", sort=False)}
+        common = frozenset.intersection(*sets.values())
+        uneven = {m: sorted(t - common) for m, t in sets.items() if t != common}
+        if uneven or set(sets) != set(frame["model"]):
+            absent = sorted(set(frame["model"]) - set(sets))
+            raise ScoreError(f"origin {origin}: models were scored on different targets "
+                             f"(extra targets {uneven}; no scored target from {absent})")
+    return scored
 
 
 def summarise(frame: pd.DataFrame) -> pd.DataFrame:
-    """Mean scores by model and step over the targets every model scored.
+    """Mean scores by model and step over one common target set per origin.
 
-    CRPS and PIT are over exact single-bin targets; log score and coverage over all targets;
-    Brier over targets whose bounds settle "at least one attack". The median log score is
-    shown beside the mean because one target given probability ~0 (floored at 1e-300, a
-    score of 690.8) dominates a mean over few targets.
+    `n_targets` is the number of targets in a cell; each score has its own count where it is
+    over a subset: CRPS and PIT over exact single-bin counts (`n_exact_bins`), coverage over
+    exact counts, single bins and spans (`n_exact`), the probability of the reported interval
+    over interval and bound targets (`n_interval`), Brier over targets whose bounds settle "at
+    least one attack" (`n_brier`). The log score is over every target; its median is shown
+    beside the mean because one target given probability ~0 (floored at 1e-300, a score of
+    690.8) dominates a mean over few targets. A non-finite score raises ScoreError.
     """
-    scored = frame.dropna(subset=["log_score"])
-    n_models = scored["model"].nunique()
-    key = ["origin_bin", "target"]
-    common = scored.groupby(key)["model"].transform("nunique") == n_models
-    scored = scored[common]
+    scored = check_frame(frame)
     rows = []
     for (model, step), g in scored.groupby(["model", "step"], sort=False):
-        exact = g[g["kind"] == "exact_bin"]
-        rows.append({"model": model, "step": step, "targets": len(g), "exact_bins": len(exact),
-                     "crps": exact["crps"].mean(), "log_score": g["log_score"].mean(),
+        exact_bins = g[g["kind"] == "exact_bin"]
+        exact = g[g["kind"].isin(["exact_bin", "exact_span"])]
+        interval = g[g["kind"].isin(["interval", "bound"])]
+        brier = g[(g["lo"] >= 1) | (g["hi"] == 0)]      # bounds that settle y >= 1
+        rows.append({"model": model, "step": step, "n_targets": len(g),
+                     "n_exact_bins": len(exact_bins), "n_exact": len(exact),
+                     "n_interval": len(interval), "n_brier": len(brier),
+                     "crps": exact_bins["crps"].mean(), "log_score": g["log_score"].mean(),
                      "log_score_median": g["log_score"].median(),
-                     "cover50": g["cover50"].mean(), "cover80": g["cover80"].mean(),
-                     "cover95": g["cover95"].mean(), "brier_any": g["brier_any"].mean()})
+                     "cover50": exact["cover50"].mean(), "cover80": exact["cover80"].mean(),
+                     "cover95": exact["cover95"].mean(), "p_interval": interval["p_interval"].mean(),
+                     "brier_any": brier["brier_any"].mean()})
     out = pd.DataFrame(rows)
     if out.empty:
         return out

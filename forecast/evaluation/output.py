@@ -56,16 +56,19 @@ def sbc_section(ranks: pd.DataFrame, bins: int = 10) -> str:
     """HTML section: rank histograms of the key parameters."""
     if ranks.empty:
         return ""
-    total = int(ranks["draws"].iloc[0])
+    kept = ranks["draws"].to_numpy(dtype=float)
     fig = Figure(figsize=(2.6 * len(SBC_PARAMETERS), 2.4))
     axes = fig.subplots(1, len(SBC_PARAMETERS), squeeze=False)
     for ax, p in zip(axes[0], SBC_PARAMETERS):
-        ax.hist(ranks[f"rank_{p}"], bins=np.linspace(0, total + 1, bins + 1), color="#dd8452",
-                edgecolor="white")
+        # rank r of L + 1 possible values as the centre of its share of [0, 1]
+        ax.hist((ranks[f"rank_{p}"].to_numpy() + 0.5) / (kept + 1), bins=np.linspace(0, 1, bins + 1),
+                color="#dd8452", edgecolor="white")
         ax.axhline(len(ranks) / bins, color="black", lw=0.8, ls="--")
         ax.set_title(p, fontsize=9)
-    return (f"<h2>Simulation-based calibration ({len(ranks)} replications, {total} draws each)</h2>"
-            "<p>Rank of the true value among the posterior draws; uniform ranks (the dashed line) "
+    return (f"<h2>Simulation-based calibration ({len(ranks)} replications, {int(kept.min())}-"
+            f"{int(kept.max())} thinned draws each)</h2>"
+            "<p>Rank of the true value among the posterior draws thinned to about their smallest "
+            "bulk ESS, as a share of the draws kept; uniform ranks (the dashed line) "
             "mean a calibrated fit. A U shape means over-confidence, a hump under-confidence, a "
             "slope bias.</p>" + _png(fig))
 
@@ -81,10 +84,13 @@ def backtest_html(frame: pd.DataFrame, summary: pd.DataFrame, manifest: dict[str
         f"<p>Data <b>{html.escape(str(manifest.get('data')))}</b>; origins "
         f"{html.escape(', '.join(manifest.get('origins', [])))}; horizon {manifest.get('horizon')} "
         f"bins; seed {manifest.get('seed')}; fit {html.escape(str(manifest.get('fit')))}.</p>",
-        "<p>Scores are averaged over the targets every model scored. Lower is better for CRPS, log "
-        "score and Brier; coverage should be near its nominal level. CRPS is over exact single-bin "
-        "counts; log score and coverage over every target (for an interval or bound, the log score "
-        "is -log P(lo &le; Y &le; hi) and coverage means the central interval meets [lo, hi]). "
+        "<p>Every model is scored on one common set of targets per origin; n_targets is the "
+        "number of targets in a cell, and each n_ column the number a score is over. Lower is "
+        "better for CRPS, log score and Brier. CRPS is over exact single-bin counts; the log score "
+        "over every target (for an interval or bound, -log P(lo &le; Y &le; hi)). Coverage "
+        "(cover50/80/95, near its nominal level when calibrated) is over exact counts only; for "
+        "interval and bound targets p_interval is the mean probability the model gave the "
+        "reported interval. "
         "The model is given the observed presence path over the horizon and no future events.</p>",
     ]
     if frame.empty:
