@@ -380,3 +380,24 @@ def test_quantiles_by_bisection_match_the_tabulated_cdf():
     # a heavy-tailed mixture (one explosive draw) is answered without tabulating millions of counts
     heavy = NegBinomialMixture(np.concatenate([np.full(999, 2.0), [5e7]]), np.full(1000, 0.5))
     assert quantiles(heavy, np.array([0.5]))[0] <= 3
+
+
+def test_a_row_published_after_the_origin_never_informs_it(write):
+    """Vintage truncation: a figure published late is unknown at the origin, though its span is past."""
+    from forecast.evaluation.backtest import run_backtest
+
+    def dataset(published_2023_06: str):
+        rows = ["date,count,published"]
+        for month in pd.period_range("2022-01", "2023-12", freq="M").astype(str):
+            count, published = (400, published_2023_06) if month == "2023-06" else (3, "")
+            rows.append(f"{month},{count},{published}")
+        return load_counts(write("c.csv", "\n".join(rows) + "\n"))
+
+    late, early = dataset("2023-09-15"), dataset("2023-06-30")
+    origin = late.axis.labels.index("2023-07")
+    assert "2023-06" not in {str(d)[:7] for d in truncate(late, origin).fitted["start"]}
+    assert "2023-06" in {str(d)[:7] for d in truncate(early, origin).fitted["start"]}
+    # where the row was known it changes the forecast; where it was published late it cannot
+    means = {name: run_backtest(ds, [origin], 2, ("hist_mean",), executor="serial")["pred_mean"].iloc[0]
+             for name, ds in (("late", late), ("early", early))}
+    assert means["early"] > 2 * means["late"]

@@ -3,8 +3,10 @@
 An origin is a bin index i of the data's axis: the forecast is made on the first day of
 bin i, knowing only what had happened before it.
 
-- fitted (and check) rows are kept only when their whole span ends before that day; a row
-  straddling the origin is dropped (it would leak part of the future);
+- fitted (and check) rows are kept only when they were published before that day (a
+  real-time, or vintage, evaluation: a figure published after the origin was not known to
+  the forecaster even when its span lies before it); every row is published on or after the
+  end of its span, so a row straddling the origin is dropped too;
 - events are kept when dated before the origin; an end date on or after the origin is
   removed (the event is then open, as any ongoing event is for the model);
 - presence and covariates are cut to the bins before the origin (the axis is shortened).
@@ -31,7 +33,8 @@ def truncate(dataset: Dataset, origin: int) -> Dataset:
         raise ValueError(f"origin bin {origin} is outside 1..{dataset.axis.n - 1}")
     day = origin_day(dataset, origin)
     obs = dataset.observations
-    obs = obs[obs["end"] < day].reset_index(drop=True)
+    known = obs["published"] < day if "published" in obs else obs["end"] < day
+    obs = obs[known & (obs["end"] < day)].reset_index(drop=True)
     events = dataset.events
     events = events[events["date"] < day].copy()
     if "end_date" in events:
