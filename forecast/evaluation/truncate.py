@@ -33,7 +33,9 @@ def truncate(dataset: Dataset, origin: int) -> Dataset:
         raise ValueError(f"origin bin {origin} is outside 1..{dataset.axis.n - 1}")
     day = origin_day(dataset, origin)
     obs = dataset.observations
-    known = obs["published"] < day if "published" in obs else obs["end"] < day
+    # a row without a publication date counts as published at the end of its span
+    published = obs["published"].fillna(obs["end"]) if "published" in obs else obs["end"]
+    known = published < day
     obs = obs[known & (obs["end"] < day)].reset_index(drop=True)
     events = dataset.events
     events = events[events["date"] < day].copy()
