@@ -120,7 +120,10 @@ def test_cli_ensemble_run_and_compare(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "elpd_loo" in text and "latent_ar" in text and "hawkes" in text
     bundled_fit = tmp_path / "bundled"
-    assert main(["compare", str(out), str(out)]) == 0        # the same run twice: labels stay distinct
+    capsys.readouterr()
+    # a run against itself is no comparison (it gave weights 0.5/0.5 before): refused
+    assert main(["compare", str(out), str(out)]) == 2
+    assert "given twice" in capsys.readouterr().err
     assert main(["fit", "--data", STRETCH, "--events", EVENTS, "--model", "hawkes", "--out",
                  str(bundled_fit), "--runs-root", str(tmp_path), "--seed", "5", *tiny]) == 0
     assert main(["compare", str(out), str(bundled_fit)]) == 0
