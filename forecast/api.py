@@ -42,6 +42,7 @@ from forecast.scenarios import summaries
 from forecast.scenarios.spec import Scenario
 from forecast.scenarios.spec import load_scenarios as _load_scenarios
 from forecast.simulation import simulate_scenarios
+from forecast.workflows import scenario_records, write_checks
 
 __all__ = [
     "FAMILIES", "Backtest", "DataSource", "Fit", "FitSettings", "Forecast", "RunConfig", "backtest",
@@ -149,16 +150,15 @@ def simulate(fitted: Fit, scenarios: Sequence[Scenario], seed: int = DEFAULT_SEE
 
 
 def write_report(forecast: Forecast, out: str | Path) -> Path:
-    """report.html, summary.md, figures and tables into a new folder (never over an old one)."""
+    """report.html, summary.md, figures, tables and checks.csv into a new folder (never over an old one)."""
     target = runs.new_run_path(out)
     manifest = {**forecast.fit.manifest, "kind": "run", "verdict": verdict(forecast.fit.manifest, True),
-                "scenario_seed": forecast.seed,
-                "scenarios": [{"name": s.name, "file": s.source, "sha256": s.sha256, "baseline": s.baseline}
-                              for s in forecast.scenarios]}
+                "scenario_seed": forecast.seed, "scenarios": scenario_records(forecast.scenarios)}
+    family = forecast.fit.family
     with runs.staged_run(target) as tmp:
         manifest["tables"] = summaries.write_tables(forecast.draws, tmp)
-        _write_report(tmp, forecast.fit.idata, forecast.draws, manifest, forecast.fit.family.dataset,
-                      forecast.fit.family)
+        checks = write_checks(tmp, family, forecast.fit.idata.posterior)
+        _write_report(tmp, forecast.fit.idata, forecast.draws, manifest, family.dataset, family, checks)
         runs.write_json(tmp / runs.MANIFEST, manifest)
     return target
 

@@ -34,7 +34,7 @@ def checks_table(family: Family, posterior: xr.Dataset) -> pd.DataFrame:
         if dist is None:
             record.update({"predicted_median": np.nan, "p_inside": np.nan, "tail_probability": np.nan,
                            "outside_central_95": False,
-                           "note": "not predicted: the model has no ratio for this definition"})
+                           "note": f"not predicted: {family.unpredicted_reason}"})
         else:
             below = float(dist.cdf(hi)) if math.isfinite(hi) else 1.0
             above = 1.0 - float(dist.cdf(lo - 1)) if lo > 0 else 1.0

@@ -146,8 +146,6 @@ class RunConfig:
         names = self.model_names
         if len(set(names)) != len(names):
             raise InputError("command line", "--models lists a model twice")
-        if self.models and not names:
-            raise InputError("command line", "--models names no model")
         if len(names) > 1 and self.ensemble != "stacking":
             raise InputError("command line", "several --models need --ensemble stacking (how to weigh them)")
         if len(names) > 1 and self.fit_dir:

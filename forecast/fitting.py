@@ -185,6 +185,11 @@ def verdict(manifest: dict[str, Any], allow_unconverged: bool) -> str:
     return "allowed_unconverged" if allow_unconverged else "refused"
 
 
+def fit_section(fit_manifest: dict[str, Any]) -> dict[str, Any]:
+    """The fit's own record inside a run's manifest (whose `created` and times are the run's)."""
+    return {k: fit_manifest.get(k) for k in ("created", "wall_seconds", "fit_key")}
+
+
 def write_fit_run(result: FitResult, out: Path, allow_unconverged: bool,
                   extra: dict[str, Any] | None = None) -> tuple[Path, str]:
     """Write posterior.nc and manifest.json into a new run folder; return (path, verdict)."""
@@ -192,7 +197,7 @@ def write_fit_run(result: FitResult, out: Path, allow_unconverged: bool,
     manifest = {**result.manifest, "verdict": status, "allow_unconverged": allow_unconverged,
                 "reused_cached_fit": result.reused, "command": runs.command_line()}
     if extra:
-        manifest["fit"] = {k: result.manifest.get(k) for k in ("created", "wall_seconds", "fit_key")}
+        manifest["fit"] = fit_section(result.manifest)
         manifest.update(extra)
     with runs.staged_run(out) as tmp:
         result.idata.to_netcdf(str(tmp / POSTERIOR))

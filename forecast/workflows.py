@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import arviz as az
+import pandas as pd
 import xarray as xr
 
 from forecast import runs
@@ -21,7 +22,16 @@ from forecast.config import RunConfig, run_config
 from forecast.data.dataset import Dataset
 from forecast.errors import InputError
 from forecast.families import Family, make_family
-from forecast.fitting import POSTERIOR, FitResult, fit, gate, load_fit_run, verdict, write_fit_run
+from forecast.fitting import (
+    POSTERIOR,
+    FitResult,
+    fit,
+    fit_section,
+    gate,
+    load_fit_run,
+    verdict,
+    write_fit_run,
+)
 from forecast.reporting.scenario_report import write_report
 from forecast.scenarios.spec import Scenario, load_scenarios
 from forecast.scenarios.summaries import write_tables
@@ -83,8 +93,16 @@ def _run_times(started: datetime) -> dict[str, Any]:
             "wall_seconds": round((finished - started).total_seconds(), 1)}
 
 
-def _scenario_records(scenarios: list[Scenario]) -> list[dict[str, Any]]:
+def scenario_records(scenarios: list[Scenario]) -> list[dict[str, Any]]:
+    """The scenarios as a run's manifest records them (rerun checks the hashes)."""
     return [{"name": s.name, "file": s.source, "sha256": s.sha256, "baseline": s.baseline} for s in scenarios]
+
+
+def write_checks(folder: Path, family: Family, posterior: xr.Dataset) -> pd.DataFrame:
+    """checks.csv: every observation against its posterior predictive; returned for the report."""
+    checks = checks_table(family, posterior)
+    checks.to_csv(folder / "checks.csv", index=False, float_format="%.6g", lineterminator="\n")
+    return checks
 
 
 def _run_single(config: RunConfig, scenarios: list[Scenario], dataset: Dataset, family: Family,
@@ -113,9 +131,9 @@ def _run_single(config: RunConfig, scenarios: list[Scenario], dataset: Dataset, 
     manifest = {
         **fit_manifest, "kind": "run", "verdict": status, "allow_unconverged": config.allow_unconverged,
         "fit_source": fit_source, "command": runs.command_line(),
-        "fit": {k: fit_manifest.get(k) for k in ("created", "wall_seconds", "fit_key")},
+        "fit": fit_section(fit_manifest),
         "scenario_seed": config.scenario_seed, "config": config.to_manifest(),
-        "scenarios": _scenario_records(scenarios),
+        "scenarios": scenario_records(scenarios),
     }
     with runs.staged_run(out) as tmp:
         if posterior_file is not None:   # the same bytes, without serialising them again
@@ -124,8 +142,7 @@ def _run_single(config: RunConfig, scenarios: list[Scenario], dataset: Dataset, 
             idata.to_netcdf(str(tmp / POSTERIOR))
         draws.to_netcdf(tmp / "scenarios.nc", engine="h5netcdf")
         manifest["tables"] = write_tables(draws, tmp)
-        checks = checks_table(family, idata.posterior)
-        checks.to_csv(tmp / "checks.csv", index=False, float_format="%.6g", lineterminator="\n")
+        checks = write_checks(tmp, family, idata.posterior)
         if report:
             write_report(tmp, idata, draws, manifest, dataset, family, checks)
         manifest.update(_run_times(started))
@@ -161,7 +178,7 @@ def _run_ensemble(config: RunConfig, scenarios: list[Scenario], dataset: Dataset
         "verdict": "passed" if all(v == "passed" for v in statuses.values()) else "allowed_unconverged",
         "allow_unconverged": config.allow_unconverged, "command": runs.command_line(),
         "scenario_seed": config.scenario_seed, "config": config.to_manifest(),
-        "scenarios": _scenario_records(scenarios),
+        "scenarios": scenario_records(scenarios),
         "ensemble": {"method": "stacking", "weights": weights, "lead_model": lead,
                      "loo": table.to_dict(orient="records"),
                      "pareto_k_above_0.7": high_k,
@@ -175,8 +192,7 @@ def _run_ensemble(config: RunConfig, scenarios: list[Scenario], dataset: Dataset
         draws.to_netcdf(tmp / "scenarios.nc", engine="h5netcdf")
         table.to_csv(tmp / "stacking.csv", index=False, float_format="%.6g")
         manifest["tables"] = write_tables(draws, tmp)
-        checks = checks_table(results[lead].model, idatas[lead].posterior)
-        checks.to_csv(tmp / "checks.csv", index=False, float_format="%.6g", lineterminator="\n")
+        checks = write_checks(tmp, results[lead].model, idatas[lead].posterior)
         if report:
             write_report(tmp, idatas[lead], draws, manifest, dataset, results[lead].model, checks)
         manifest.update(_run_times(started))

@@ -37,6 +37,7 @@ def test_fit_simulate_summarise_plot(write, tmp_path):
     assert isinstance(outlook.plot_contrasts(), Figure)
     folder = fc.write_report(outlook, tmp_path / "report")
     assert (folder / "report.html").exists() and (folder / "contrasts.csv").exists()
+    assert (folder / "checks.csv").exists()
 
 
 def test_notebooks_use_only_the_public_api():

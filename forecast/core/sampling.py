@@ -10,8 +10,8 @@ import pymc as pm
 import pytensor
 import xarray as xr
 
-SAMPLERS = ("nutpie", "pymc")
-MASS_MATRICES = ("draws", "gradients")
+from forecast.config import SAMPLERS
+
 # PyTensor flags for compiling the model's logp and gradient for nutpie (numba backend).
 # fastmath off: with LLVM's fast-math flags the rounding of the compiled logp/gradient
 # depended on how the process got it, compiled afresh on an empty PyTensor numba cache or

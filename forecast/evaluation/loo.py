@@ -36,7 +36,8 @@ def _refitter(run_dir: Path, manifest: dict, idata: az.InferenceData, name: str)
     dataset = config.data.load()
     if dataset.content_hash() != manifest["data"]["content_sha256"]:
         raise InputError(run_dir, "its data files have changed since the fit")
-    settings = FitSettings(**manifest["settings"])
+    # fits made before the mass-matrix setting existed used nutpie's gradient-based one
+    settings = FitSettings(**{"mass_matrix": "gradients", **manifest["settings"]})
 
     def fit_one(data: Dataset) -> az.InferenceData:
         return fit(data, model_name=name, priors_file=config.priors, settings=settings,
@@ -48,8 +49,8 @@ def _refitter(run_dir: Path, manifest: dict, idata: az.InferenceData, name: str)
 def compare_runs(run_dirs: list[str | Path], refit_high_k: bool = False) -> str:
     """The comparison table as text (Pareto-k warnings first).
 
-    `refit_high_k`: score the latent AR model's observations with Pareto k > 0.7 by exact
-    leave-one-out refits (at most MAX_REFITS per model).
+    `refit_high_k`: score the observations with Pareto k > 0.7 by exact leave-one-out refits,
+    for the families that support it (at most MAX_REFITS per model).
     """
     idatas: dict[str, az.InferenceData] = {}
     refits = {}

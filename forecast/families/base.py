@@ -60,6 +60,8 @@ class Family(ABC):
     supports_exact_loo: ClassVar[bool] = False
     # the data's counting definitions other than the reference get reporting-ratio priors
     uses_reporting_ratios: ClassVar[bool] = False
+    # why `observation_predictives` gives None for a row (checks.csv and the report say it)
+    unpredicted_reason: ClassVar[str] = "this model has no predictive for this row"
 
     def __init__(self, dataset: Dataset, priors_file: str | Path | None = None) -> None:
         self.dataset = dataset

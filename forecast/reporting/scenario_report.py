@@ -108,6 +108,21 @@ def _capped_note(draws: xr.Dataset) -> str:
             "heavy upper tail; means are sensitive to these draws, medians are not.</p>")
 
 
+def _unobserved_bins(dataset: Dataset) -> int:
+    """Bins of the data that no fitted observation covers (stated, not assumed per dataset)."""
+    return int((dataset.weights().sum(axis=0) == 0).sum())
+
+
+def _presence_range(dataset: Dataset) -> str:
+    """The presence the history spans: an elasticity is only learned inside it."""
+    if dataset.presence is None:
+        return ""
+    presence = np.asarray(dataset.presence, dtype=float)
+    return (" The force-footprint elasticity is learned only from how attacks moved with presence, "
+            f"which ranged from {presence.min():,.2f} to {presence.max():,.2f} (the data's units; "
+            "thousands of troops in the bundled data) over the history.")
+
+
 def _q(values: np.ndarray, q: float) -> float:
     return float(np.quantile(values, q))
 
@@ -139,8 +154,9 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
                              + (f" (against {html.escape(s['baseline'])})" if s.get("baseline") else "")
                              + "</li>" for s in manifest.get("scenarios", [])) + "</ul>",
         "<h2>Horizon totals</h2><p>Attacks on US forces summed over the horizon: mean, median and "
-        "intervals over posterior draws. Intervals are wide because the latent activity level is "
-        "uncertain and the history has long unobserved stretches (most of 2025).</p>",
+        "intervals over posterior draws. Intervals are wide because the activity level is "
+        f"uncertain; {_unobserved_bins(dataset)} of the data's {dataset.axis.n} {dataset.axis.freq}s "
+        "are covered by no fitted observation.</p>",
         _table(totals.merge(p_none, on="scenario")),
         _capped_note(draws),
         "<h2>Contrasts against the baseline</h2><p>Draw-by-draw differences (scenario minus "
@@ -162,9 +178,8 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
     if "prior" in idata.groups():
         names = [n for n in family.key_parameters if n in idata.posterior]
         parts += ["<h2>Key parameters: prior against posterior</h2><p>Where the two histograms "
-                  "overlap, the data say little and the number comes from the prior. The "
-                  "force-footprint elasticity is weakly identified: US presence only moved between "
-                  "about 3,000 and 6,200 troops in the history.</p>",
+                  "overlap, the data say little and the number comes from the prior."
+                  + _presence_range(dataset) + "</p>",
                   figures.embed("prior_posterior", plots.prior_posterior(idata.prior, idata.posterior,
                                                                          names))]
     if "posterior_predictive" in idata.groups() and "obs" in idata.posterior_predictive:
@@ -187,8 +202,8 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
                   f"{n_out} of {len(predicted)} observations the model can predict lie outside the "
                   f"central 95% of their predictive distribution ({n_out / max(len(predicted), 1):.0%}; "
                   "a calibrated model leaves about 5% there). "
-                  + (f"{len(checks) - len(predicted)} rows of counting definitions without a fitted "
-                     "ratio are not predicted. " if len(predicted) < len(checks) else "")
+                  + (f"{len(checks) - len(predicted)} rows are not predicted "
+                     f"({html.escape(family.unpredicted_reason)}). " if len(predicted) < len(checks) else "")
                   + "The worst predicted:</p>",
                   _table(worst_checks(checks)[["id", "use", "definition", "start", "end", "lo", "hi",
                                               "predicted_median", "p_inside", "tail_probability"]], 4)]

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast.core.effects import MODELLED_KINDS, effect_log_rate, kind_designs
+from forecast.core.effects import MODELLED_KINDS, KindDesign, effect_log_rate, kind_designs
 from forecast.data.dataset import Dataset
 from forecast.errors import InputError, MissingCapability, did_you_mean
 from forecast.scenarios.paths import bin_days, day_number, draw_day, draw_value, path_bin_means, stream
@@ -246,11 +246,15 @@ class ScenarioSimulator:
         presence = None if ds.presence is None else np.tile(np.asarray(ds.presence, float), (n, 1))
         covariates = [np.tile(ds.covariates[c].to_numpy(float), (n, 1)) for c in ds.covariates.columns]
         log_rate = self.log_mean(presence, covariates, hist.n)
-        for design in kind_designs(ds.events, hist):
-            level = self.draws.get(f"{design.kind}_level") if MODELLED_KINDS[design.kind].level else None
-            log_rate = log_rate + effect_log_rate(design, level, self.draws.get(f"{design.kind}_pulse"),
-                                                  self.draws.get(f"{design.kind}_decay"))
+        for design in self.model.kinds:          # the designs the graph was built from
+            log_rate = log_rate + self._kind_effect(design)
         return log_rate[:, first_bin:]
+
+    def _kind_effect(self, design: KindDesign) -> np.ndarray:
+        """(D, bins of the design) one event kind's effect on the log rate, from the draws."""
+        level = self.draws.get(f"{design.kind}_level") if MODELLED_KINDS[design.kind].level else None
+        return effect_log_rate(design, level, self.draws.get(f"{design.kind}_pulse"),
+                               self.draws.get(f"{design.kind}_decay"))
 
     def common_noise(self, seed: int, shape: tuple[int, int], names: tuple[str, ...]) -> list[np.ndarray]:
         """The run's common random numbers, in order: "normal" or "uniform" arrays of `shape`.
@@ -298,13 +302,9 @@ class ScenarioSimulator:
         effect = np.zeros((n, future.n))
         vol = np.zeros((n, future.n))
         for design in kind_designs(self.dataset.events, combined):
-            spec = MODELLED_KINDS[design.kind]
-            level = self.draws.get(f"{design.kind}_level") if spec.level else None
-            pulse = self.draws.get(f"{design.kind}_pulse")
-            decay = self.draws.get(f"{design.kind}_decay")
             ahead = design.bins_from(hist.n)
-            effect += effect_log_rate(ahead, level, pulse, decay)
-            if spec.volatility and self.model.volatility_effects:
+            effect += self._kind_effect(ahead)
+            if MODELLED_KINDS[design.kind].volatility and self.model.volatility_effects:
                 vol += self.draws.get(f"{design.kind}_volatility") @ ahead.first_after
         return effect, vol
 

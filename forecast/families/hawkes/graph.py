@@ -103,6 +103,7 @@ class HawkesModel(Family):
     revision = 1            # bumped whenever the graph changes (cached fits are then not reused)
     shocks = SHOCKS
     volatility_effects = False
+    unpredicted_reason = "not a whole-bin count of the fitted series"
     key_parameters: ClassVar[tuple[str, ...]] = (
         "elasticity", "decapitation_level", "decapitation_pulse", "branching", "kernel_decay",
         "kernel_exponent", "overdispersion")

@@ -76,6 +76,7 @@ class LatentARModel(Family):
         "elasticity", "decapitation_level", "decapitation_pulse", "decapitation_volatility", "log_ratio",
         "rho", "sigma")
     loo_note = "each observation moves its own latent value"
+    unpredicted_reason = "the model has no ratio for this counting definition (not fitted)"
     supports_exact_loo = True
 
     @classmethod
