@@ -27,3 +27,12 @@ def test_run_prints_its_results_table(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "stay" in out and "20 to 80" in out
     assert "leave" in out and "-31" in out and "-120 to -5" in out and "0.91" in out
+
+
+def test_quiet_mode_survives_pymc_setting_its_own_logger():
+    """PyMC sets its logger to INFO on import; the quiet mode must hold after that import."""
+    code = ("import logging; from forecast.cli.terminal import quiet_third_parties; quiet_third_parties(); "
+            "import pymc; import sys; "
+            "sys.exit(0 if not logging.getLogger('pymc.sampling.forward').isEnabledFor(logging.INFO) else 1)")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr

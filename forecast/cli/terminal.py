@@ -18,6 +18,10 @@ NOISY_MODULES = r"(arviz|pytensor|pymc|numba|nutpie|xarray|dask|distributed)(\..
 
 def quiet_third_parties() -> None:
     warnings.filterwarnings("ignore", module=NOISY_MODULES)
+    # PyMC sets its logger to INFO with a handler of its own when it is imported, unless the
+    # root logger already has a handler: give the root one first (warnings and errors only),
+    # so a later `import pymc` leaves its "Sampling: [...]" lines below the threshold
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     for name in ("pymc", "pytensor", "arviz", "numba", "distributed"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
