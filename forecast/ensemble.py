@@ -19,7 +19,7 @@ import xarray as xr
 
 from forecast.errors import InputError
 from forecast.families import FAMILIES
-from forecast.scenarios.toolkit import RATE_CAP
+from forecast.scenarios.toolkit import ScenarioSimulator
 
 PARETO_K_LIMIT = 0.7
 
@@ -114,7 +114,7 @@ def mix_scenario_draws(draws: dict[str, xr.Dataset], weights: dict[str, float], 
         mixed[var].values = np.take_along_axis(stacked, owner[None, None, :, None], axis=0)[0]
     mixed["source_model"] = ("draw", np.array(names)[owner])
     rate = mixed["rate"].values
-    mixed["capped_share"] = ("scenario", (rate >= RATE_CAP).mean(axis=(1, 2)))
+    mixed["capped_share"] = ("scenario", (rate >= ScenarioSimulator.rate_cap).mean(axis=(1, 2)))
     mixed.attrs["model"] = "+".join(names)
     mixed.attrs["ensemble"] = "stacking: " + ", ".join(f"{n} {weights[n]:.3f}" for n in names)
     return mixed

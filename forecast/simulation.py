@@ -66,7 +66,7 @@ def simulate_scenarios(model: Family, posterior: xr.Dataset, scenarios: list[Sce
                          {"long_name": "US troops in Iraq and Syria", "units": "thousands"}),
         },
         coords=coords,
-        attrs={"seed": seed, "model": model.name,
+        attrs={"seed": seed, "model": model.name, "chains": int(posterior.sizes.get("chain", 1)),
                "baseline": ",".join(f"{s.name}:{s.baseline or ''}" for s in scenarios)},
     )
     data["baseline"] = ("scenario", [s.baseline or "" for s in scenarios])

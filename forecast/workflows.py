@@ -32,6 +32,7 @@ from forecast.fitting import (
     verdict,
     write_fit_run,
 )
+from forecast.prior_dependence import prior_dependence_table
 from forecast.reporting.scenario_report import write_report
 from forecast.scenarios.spec import Scenario, load_scenarios
 from forecast.scenarios.summaries import write_tables
@@ -105,6 +106,15 @@ def write_checks(folder: Path, family: Family, posterior: xr.Dataset) -> pd.Data
     return checks
 
 
+def write_prior_dependence(folder: Path, family: Family, posterior: xr.Dataset, scenarios: list[Scenario],
+                           draws: xr.Dataset, seed: int) -> pd.DataFrame:
+    """prior_dependence.csv: how much of each contrast the prior decides; returned for the report."""
+    table = prior_dependence_table(family, posterior, scenarios, draws, seed)
+    if len(table):
+        table.to_csv(folder / "prior_dependence.csv", index=False, float_format="%.4f", lineterminator="\n")
+    return table
+
+
 def _run_single(config: RunConfig, scenarios: list[Scenario], dataset: Dataset, family: Family,
                 out: Path, report: bool) -> Path:
     started = datetime.now(UTC)
@@ -143,8 +153,10 @@ def _run_single(config: RunConfig, scenarios: list[Scenario], dataset: Dataset, 
         draws.to_netcdf(tmp / "scenarios.nc", engine="h5netcdf")
         manifest["tables"] = write_tables(draws, tmp)
         checks = write_checks(tmp, family, idata.posterior)
+        dependence = write_prior_dependence(tmp, family, idata.posterior, scenarios, draws,
+                                            config.scenario_seed)
         if report:
-            write_report(tmp, idata, draws, manifest, dataset, family, checks)
+            write_report(tmp, idata, draws, manifest, dataset, family, checks, dependence)
         manifest.update(_run_times(started))
         runs.write_json(tmp / runs.MANIFEST, manifest)
     return out
@@ -193,8 +205,11 @@ def _run_ensemble(config: RunConfig, scenarios: list[Scenario], dataset: Dataset
         table.to_csv(tmp / "stacking.csv", index=False, float_format="%.6g")
         manifest["tables"] = write_tables(draws, tmp)
         checks = write_checks(tmp, results[lead].model, idatas[lead].posterior)
+        # of the lead model's own draws: the mixture has no single prior
+        dependence = write_prior_dependence(tmp, results[lead].model, idatas[lead].posterior, scenarios,
+                                            per_model[lead], config.scenario_seed)
         if report:
-            write_report(tmp, idatas[lead], draws, manifest, dataset, results[lead].model, checks)
+            write_report(tmp, idatas[lead], draws, manifest, dataset, results[lead].model, checks, dependence)
         manifest.update(_run_times(started))
         runs.write_json(tmp / runs.MANIFEST, manifest)
     return out
@@ -218,7 +233,10 @@ def rebuild_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     idata = az.from_netcdf(run_dir / (f"posterior-{lead}.nc" if lead else POSTERIOR))
     draws = xr.load_dataset(run_dir / "scenarios.nc", engine="h5netcdf")
     with runs.staged_run(target) as tmp:
-        write_report(tmp, idata, draws, manifest, dataset, family, checks_table(family, idata.posterior))
+        dependence = (pd.read_csv(run_dir / "prior_dependence.csv")
+                      if (run_dir / "prior_dependence.csv").exists() else None)
+        write_report(tmp, idata, draws, manifest, dataset, family, checks_table(family, idata.posterior),
+                     dependence)
     return target
 
 

@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from forecast.core.effects import components
+
 warnings.filterwarnings("ignore", category=FutureWarning)
 warnings.filterwarnings("ignore", category=UserWarning)
 
@@ -67,4 +69,10 @@ def fake_posterior(model, n_draws: int = 400, seed: int = 0, **fixed: float) -> 
             data["decapitation_level"] = xr.DataArray(rng.normal(0.2, 0.1, (1, n_draws, g)), dims=dims)
             data["decapitation_volatility"] = xr.DataArray(rng.normal(0.1, 0.05, (1, n_draws, g)),
                                                            dims=dims)
+        for component in components(design.kind):
+            # the kind's distribution that a new scenario event draws its effect from
+            data[f"{design.kind}_{component}_mean"] = scalar(f"{design.kind}_{component}_mean",
+                                                             rng.normal(0.3, 0.1, n_draws))
+            data[f"{design.kind}_{component}_sd"] = scalar(f"{design.kind}_{component}_sd",
+                                                           np.abs(rng.normal(0.2, 0.05, n_draws)))
     return xr.Dataset(data)

@@ -55,7 +55,8 @@ def test_scenario_identical_to_baseline_has_exactly_zero_contrast(model, write):
     diff = draws["count"].sel(scenario="twin") - draws["count"].sel(scenario="base")
     assert (diff.values == 0).all()
     row = summaries.contrasts(draws).iloc[0]
-    assert row["p_same_as_baseline"] == 1.0 and row["diff_mean"] == 0.0
+    assert row["p_same_as_baseline"] == 1.0 and row["diff_median"] == 0.0
+    assert row["diff_q02_5"] == row["diff_q97_5"] == 0.0 and row["diff_median_mcse"] == 0.0
 
 
 def test_common_random_numbers_shrink_the_contrast_spread(model, write):
@@ -85,10 +86,16 @@ def test_rate_multiplier_shock_acts_exactly_from_its_date(model, write):
 def test_decapitation_from_a_stated_prior_moves_the_rate(model, write):
     base = scenario(write, "base", "")
     hit = scenario(write, "hit", '[[events]]\nkind = "decapitation"\ndate = "2024-03-01"\n'
-                   'effect = {level = 1.0, pulse = 0.0, volatility = 0.0}\n', baseline="base")
+                   'effect = {level = 1.0, pulse = 0.0}\n', baseline="base")
     draws = simulate_scenarios(model, fake_posterior(model), load_scenarios([base, hit]), seed=2)
     ratio = (draws["rate"].sel(scenario="hit") / draws["rate"].sel(scenario="base")).values
     assert np.allclose(ratio[:, :2], 1.0) and np.allclose(ratio[:, 2:], np.e)
+    # a stated volatility opens a new regime: the latent noise, hence the rate, changes
+    calm = scenario(write, "calm", '[[events]]\nkind = "decapitation"\ndate = "2024-03-01"\n'
+                    'effect = {level = 1.0, pulse = 0.0, volatility = -1.0}\n', baseline="base")
+    draws = simulate_scenarios(model, fake_posterior(model), load_scenarios([base, calm]), seed=2)
+    ratio = (draws["rate"].sel(scenario="calm") / draws["rate"].sel(scenario="base")).values
+    assert np.allclose(ratio[:, :2], 1.0) and not np.allclose(ratio[:, 2:], np.e)
 
 
 def test_same_seed_same_tables_byte_for_byte(model, write, tmp_path):

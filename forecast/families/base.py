@@ -33,8 +33,7 @@ import pandas as pd
 import pymc as pm
 import xarray as xr
 
-from forecast.core.effects import KindDesign, kind_designs
-from forecast.core.effects_graph import group_members
+from forecast.core.effects import KindDesign, Segments, kind_designs, segments_for
 from forecast.core.predictive import Predictive
 from forecast.core.priors import Priors, resolve_priors
 from forecast.core.sampling import sample_posterior
@@ -67,9 +66,10 @@ class Family(ABC):
         self.dataset = dataset
         self.priors_file = Path(priors_file) if priors_file else None
         self.kinds: list[KindDesign] = kind_designs(dataset.events, dataset.axis)
+        # the bins cut at the events' days: the rate is flat inside each segment
+        self.segments: Segments = segments_for(dataset.events, dataset.axis)
         families = self.parameter_families()
-        members: dict[str, list[str]] = {"covariate": list(dataset.covariates.columns),
-                                         **group_members(families, self.kinds)}
+        members: dict[str, list[str]] = {"covariate": list(dataset.covariates.columns)}
         if self.uses_reporting_ratios:
             members["reporting_ratio"] = dataset.definitions[1:]
         self.priors: Priors = resolve_priors(families, self.default_priors_file(), self.priors_file,
@@ -129,6 +129,15 @@ class Family(ABC):
     def history_log_background(self, posterior: xr.Dataset) -> np.ndarray:
         """(draws, bins) log mean structure over the fitted bins, computed by the simulator's numpy."""
         return self.simulator(posterior).history_log_background(self.first_fitted_bin())
+
+    def observation_weights(self, rows: pd.DataFrame | None = None) -> np.ndarray:
+        """(rows, segments) share of each segment's days inside each observation's span."""
+        rows = self.dataset.fitted if rows is None else rows
+        return self.segments.weights(rows["start"], rows["end"])
+
+    def segment_rates(self, posterior: xr.Dataset) -> xr.DataArray:
+        """Draws of the rate per segment (the bins' rates when no event falls inside a bin)."""
+        return posterior["segment_rate"] if "segment_rate" in posterior else posterior["rate"]
 
     def first_fitted_bin(self) -> int:
         """The first bin of the data that the graph's rate covers."""

@@ -105,7 +105,8 @@ def _capped_note(draws: xr.Dataset) -> str:
     worst = draws["capped_share"].to_series()
     return (f"<p>In {worst.max():.3%} of draw-months at most ({html.escape(str(worst.idxmax()))}) the "
             "simulated rate reached the cap of 100,000 attacks a month, a mark of the lognormal model's "
-            "heavy upper tail; means are sensitive to these draws, medians are not.</p>")
+            "heavy upper tail. The tables report quantiles and probabilities only, which these draws do not "
+            "move.</p>")
 
 
 def _unobserved_bins(dataset: Dataset) -> int:
@@ -123,13 +124,56 @@ def _presence_range(dataset: Dataset) -> str:
             "thousands of troops in the bundled data) over the history.")
 
 
+def prior_dependence_section(dependence: pd.DataFrame | None) -> str:
+    """Beside the contrasts: how much of each the prior decides (prior_dependence.csv)."""
+    if dependence is None or dependence.empty:
+        return ""
+    items = []
+    for r in dependence.to_dict("records"):
+        text = f"<b>{html.escape(str(r['scenario']))} vs {html.escape(str(r['baseline']))}</b>: "
+        share = r.get("prior_overlap")
+        if share is not None and np.isfinite(share):
+            text += (f"its distribution overlaps {share:.0%} with the same contrast under the priors of the "
+                     "effects alone" + (": mostly prior, the data say little about it" if share > 0.35 else
+                                        ": the data moved it away from the prior") + ". ")
+        if r.get("presence_outside_data"):
+            text += (f"Its presence path ({r['scenario_presence_min']:,.2f} to "
+                     f"{r['scenario_presence_max']:,.2f}) "
+                     f"leaves the range the history spans ({r['data_presence_min']:,.2f} to "
+                     f"{r['data_presence_max']:,.2f}): the footprint effect is extrapolated. ")
+        for name, label in (("no_footprint_effect", "no footprint effect a priori"),
+                            ("proportional", "attacks proportional to the footprint a priori")):
+            if f"{name}_diff_median" in r:
+                k = r[f"{name}_pareto_k"]
+                trust = "" if k <= 0.7 else f" (Pareto k {k:.2f}: refit with --priors to trust it)"
+                text += (f"Under the prior '{label}': median difference {r[f'{name}_diff_median']:,.0f} "
+                         f"(80%: {r[f'{name}_diff_q10']:,.0f} to {r[f'{name}_diff_q90']:,.0f}), "
+                         f"P(fewer) {r[f'{name}_p_fewer']:.2f}{trust}. ")
+        items.append(f"<li>{text}</li>")
+    return ("<h3>How much of each contrast comes from the prior</h3><ul>" + "".join(items) + "</ul>"
+            "<p>Overlap: of the contrast (log ratio of expected totals) under the posterior and under "
+            "prior draws of the effect parameters with the level kept at its posterior; above 35% marks "
+            "a weakly identified quantity. Alternative priors by importance reweighting of the posterior "
+            "draws. Table: prior_dependence.csv.</p>")
+
+
+def _mcse_sentence(table: pd.DataFrame) -> str:
+    """The largest Monte Carlo error of the table's quantiles, relative to the 80% interval's width."""
+    cols = [c for c in table.columns if c.endswith("_mcse")]
+    if not cols or table.empty:
+        return ""
+    worst = float(table[cols].to_numpy().max())
+    return (f"Monte Carlo standard errors (in totals.csv beside each quantile) are at most {worst:,.1f} "
+            "attacks.")
+
+
 def _q(values: np.ndarray, q: float) -> float:
     return float(np.quantile(values, q))
 
 
 def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str, Any],
                  dataset: Dataset, family: Family, figures: Figures | None = None,
-                 checks: pd.DataFrame | None = None) -> str:
+                 checks: pd.DataFrame | None = None, dependence: pd.DataFrame | None = None) -> str:
     figures = figures or Figures()
     totals = summaries.total_summary(draws)
     contrasts = summaries.contrasts(draws)
@@ -153,11 +197,14 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
         "</p><ul>" + "".join(f"<li><b>{html.escape(s['name'])}</b>"
                              + (f" (against {html.escape(s['baseline'])})" if s.get("baseline") else "")
                              + "</li>" for s in manifest.get("scenarios", [])) + "</ul>",
-        "<h2>Horizon totals</h2><p>Attacks on US forces summed over the horizon: mean, median and "
-        "intervals over posterior draws. Intervals are wide because the activity level is "
+        "<h2>Horizon totals</h2><p>Attacks on US forces summed over the horizon: median and "
+        "intervals over posterior draws (no means: the upper tail is heavy, so a mean would be decided "
+        "by a few draws). Intervals are wide because the activity level is "
         f"uncertain; {_unobserved_bins(dataset)} of the data's {dataset.axis.n} {dataset.axis.freq}s "
-        "are covered by no fitted observation.</p>",
-        _table(totals.merge(p_none, on="scenario")),
+        "are covered by no fitted observation. "
+        f"{_mcse_sentence(totals)}</p>",
+        _table(totals[["scenario", "months", "median", "q10", "q90", "q02_5", "q97_5"]]
+               .merge(p_none, on="scenario")),
         _capped_note(draws),
         "<h2>Contrasts against the baseline</h2><p>Draw-by-draw differences (scenario minus "
         "baseline), using the same random numbers for every scenario, so the interval reflects "
@@ -168,6 +215,7 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
     ]
     if len(contrasts):
         parts.append(figures.embed("contrasts", plots.contrast_chart(contrasts)))
+        parts.append(prior_dependence_section(dependence))
     parts += ["<h2>Exceedance probabilities</h2>", _table(exceed_wide.reset_index(), 3),
               "<h2>Time to the first attack</h2>", _table(_first_attack_table(first), 3),
               "<h2>Fan charts</h2>"]
@@ -250,11 +298,12 @@ def markdown_summary(draws: xr.Dataset, manifest: dict[str, Any]) -> str:
 
 
 def write_report(folder: Path, idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str, Any],
-                 dataset: Dataset, family: Family, checks: pd.DataFrame | None = None) -> None:
+                 dataset: Dataset, family: Family, checks: pd.DataFrame | None = None,
+                 dependence: pd.DataFrame | None = None) -> None:
     """report.html (self-contained), summary.md and figures/*.png into `folder`."""
     folder = Path(folder)
     figures = Figures()
-    page_html = build_report(idata, draws, manifest, dataset, family, figures, checks)
+    page_html = build_report(idata, draws, manifest, dataset, family, figures, checks, dependence)
     (folder / "report.html").write_text(page_html, encoding="utf-8")
     (folder / "summary.md").write_text(markdown_summary(draws, manifest), encoding="utf-8")
     (folder / "figures").mkdir(exist_ok=True)

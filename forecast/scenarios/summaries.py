@@ -1,7 +1,15 @@
-"""Tidy tables from scenario draws: per-month summaries, contrasts, exceedance, first attack."""
+"""Tidy tables from scenario draws: per-month summaries, contrasts, exceedance, first attack.
+
+Every statistic is a quantile or a probability, each with its Monte Carlo standard error
+(column `<name>_mcse`, from ArviZ on the draws' chains): no means. A scenario's horizon total
+has a heavy upper tail (a latent random walk compounds over two years), so a mean would be
+decided by a handful of draws and by the overflow cap on the rate; quantiles and
+probabilities are not (tests/test_summaries_stability.py checks this across caps and seeds).
+"""
 
 from __future__ import annotations
 
+import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -12,22 +20,55 @@ TOTAL_THRESHOLDS = (0, 5, 10, 25, 50, 100, 200)
 DECIMALS = 4
 
 
-def _quantiles(values: np.ndarray) -> dict[str, float]:
-    qs = np.quantile(values, list(QUANTILES.values()), method="linear")
-    return {"mean": float(np.mean(values)), **dict(zip(QUANTILES, map(float, qs)))}
+def chains_of(draws: xr.Dataset) -> int:
+    """Number of posterior chains behind the scenario draws (their order is chain-major)."""
+    chains = int(draws.attrs.get("chains", 1))
+    return chains if chains > 0 and draws.sizes["draw"] % chains == 0 else 1
+
+
+def _by_chain(values: np.ndarray, chains: int) -> np.ndarray:
+    return np.asarray(values, dtype=float).reshape(chains, -1)
+
+
+def quantile_stats(values: np.ndarray, chains: int, names: dict[str, float] = QUANTILES,
+                   prefix: str = "") -> dict[str, float]:
+    """Quantiles of draws and their Monte Carlo standard errors."""
+    values = np.asarray(values, dtype=float)
+    out: dict[str, float] = {}
+    if values.size == 0:
+        return {f"{prefix}{k}{suffix}": np.nan for k in names for suffix in ("", "_mcse")}
+    qs = np.quantile(values, list(names.values()), method="linear")
+    for (name, prob), q in zip(names.items(), qs):
+        out[f"{prefix}{name}"] = float(q)
+        out[f"{prefix}{name}_mcse"] = _mcse(values, chains, "quantile", prob)
+    return out
+
+
+def probability_stats(hit: np.ndarray, chains: int, name: str) -> dict[str, float]:
+    """P(event) from indicator draws, and its Monte Carlo standard error."""
+    hit = np.asarray(hit, dtype=float)
+    return {name: float(hit.mean()), f"{name}_mcse": _mcse(hit, chains, "mean")}
+
+
+def _mcse(values: np.ndarray, chains: int, method: str, prob: float | None = None) -> float:
+    if np.ptp(values) == 0:
+        return 0.0           # every draw the same: no Monte Carlo error (ArviZ returns NaN)
+    kwargs = {"prob": prob} if method == "quantile" else {}
+    return float(np.ravel(az.mcse(_by_chain(values, chains), method=method, **kwargs))[0])
 
 
 def monthly_summary(draws: xr.Dataset) -> pd.DataFrame:
+    chains = chains_of(draws)
     rows = []
     for s in draws["scenario"].values:
         counts = draws["count"].sel(scenario=s).values
         rates = draws["rate"].sel(scenario=s).values
         presence = draws["presence"].sel(scenario=s).values
         for j, month in enumerate(draws["month"].values):
-            row = {"scenario": s, "month": month, **_quantiles(counts[:, j]),
-                   "rate_mean": float(rates[:, j].mean()), "rate_median": float(np.median(rates[:, j])),
-                   "p_any_attack": float((counts[:, j] > 0).mean()),
-                   "presence_mean": float(np.nanmean(presence[:, j])) if np.isfinite(presence[:, j]).any()
+            row = {"scenario": s, "month": month, **quantile_stats(counts[:, j], chains),
+                   **quantile_stats(rates[:, j], chains, {"median": 0.5}, prefix="rate_"),
+                   **probability_stats(counts[:, j] > 0, chains, "p_any_attack"),
+                   "presence_median": float(np.nanmedian(presence[:, j])) if np.isfinite(presence[:, j]).any()
                    else np.nan}
             rows.append(row)
     return pd.DataFrame(rows).round(DECIMALS)
@@ -39,14 +80,19 @@ def totals(draws: xr.Dataset) -> xr.DataArray:
 
 def total_summary(draws: xr.Dataset) -> pd.DataFrame:
     tot = totals(draws)
-    rows = [{"scenario": s, "months": draws.sizes["month"], **_quantiles(tot.sel(scenario=s).values)}
-            for s in draws["scenario"].values]
+    chains = chains_of(draws)
+    rows = [{"scenario": s, "months": draws.sizes["month"],
+             **quantile_stats(tot.sel(scenario=s).values, chains)} for s in draws["scenario"].values]
     return pd.DataFrame(rows).round(DECIMALS)
+
+
+CONTRAST_QUANTILES = {"median": 0.5, "q10": 0.10, "q90": 0.90, "q02_5": 0.025, "q97_5": 0.975}
 
 
 def contrasts(draws: xr.Dataset) -> pd.DataFrame:
     """Scenario minus its baseline, draw by draw (paired through common random numbers)."""
     tot = totals(draws)
+    chains = chains_of(draws)
     rows = []
     for s, base in zip(draws["scenario"].values, draws["baseline"].values):
         if not base:
@@ -55,29 +101,30 @@ def contrasts(draws: xr.Dataset) -> pd.DataFrame:
         diff = a - b
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
-        finite = ratio[np.isfinite(ratio)]
-        rq = (np.quantile(finite, [0.1, 0.5, 0.9, 0.025, 0.975]) if finite.size else [np.nan] * 5)
-        d = _quantiles(diff)
+        defined = np.isfinite(ratio)
+        # the ratio is defined where the baseline has attacks; its draws lose their chain order
+        ratio_chains = chains if defined.all() else 1
         rows.append({
             "scenario": s, "baseline": base,
-            "diff_mean": d["mean"], "diff_median": d["median"], "diff_q10": d["q10"], "diff_q90": d["q90"],
-            "diff_q02_5": d["q02_5"], "diff_q97_5": d["q97_5"],
-            "ratio_median": rq[1], "ratio_q10": rq[0], "ratio_q90": rq[2], "ratio_q02_5": rq[3],
-            "ratio_q97_5": rq[4], "ratio_defined_share": finite.size / len(ratio),
-            "p_fewer_than_baseline": float((diff < 0).mean()),
-            "p_same_as_baseline": float((diff == 0).mean()),
-            "p_more_than_baseline": float((diff > 0).mean()),
+            **quantile_stats(diff, chains, CONTRAST_QUANTILES, prefix="diff_"),
+            **quantile_stats(ratio[defined], ratio_chains, CONTRAST_QUANTILES, prefix="ratio_"),
+            "ratio_defined_share": float(defined.mean()),
+            **probability_stats(diff < 0, chains, "p_fewer_than_baseline"),
+            **probability_stats(diff == 0, chains, "p_same_as_baseline"),
+            **probability_stats(diff > 0, chains, "p_more_than_baseline"),
         })
     return pd.DataFrame(rows).round(DECIMALS)
 
 
 def exceedance(draws: xr.Dataset) -> pd.DataFrame:
     tot = totals(draws)
+    chains = chains_of(draws)
     rows = []
     for s in draws["scenario"].values:
         values = tot.sel(scenario=s).values
         for k in TOTAL_THRESHOLDS:
-            rows.append({"scenario": s, "threshold": k, "p_total_above": float((values > k).mean())})
+            rows.append({"scenario": s, "threshold": k,
+                         **probability_stats(values > k, chains, "p_total_above")})
     return pd.DataFrame(rows).round(DECIMALS)
 
 

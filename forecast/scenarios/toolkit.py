@@ -16,7 +16,16 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast.core.effects import MODELLED_KINDS, KindDesign, effect_log_rate, kind_designs
+from forecast.core.effects import (
+    MODELLED_KINDS,
+    DrawnEvent,
+    KindDesign,
+    drawn_bin_log_effects,
+    effect_log_rate,
+    kind_designs,
+    segments_for,
+    share_after,
+)
 from forecast.data.dataset import Dataset
 from forecast.errors import InputError, MissingCapability, did_you_mean
 from forecast.scenarios.paths import bin_days, day_number, draw_day, draw_value, path_bin_means, stream
@@ -25,6 +34,8 @@ from forecast.timeaxis import TimeAxis
 
 # Rates are capped far above anything seen (the record month had 53 attacks) so that the
 # heavy lognormal tail cannot overflow the count draws; the share of capped draws is reported.
+# No published statistic depends on it (quantiles and probabilities only; scripts/stability.py
+# reruns a fit's scenarios with the cap at 1e3 and 1e7 to show it).
 RATE_CAP = 1e5
 
 
@@ -71,24 +82,12 @@ class Horizon:
         return cls(history, history.extend(gap + scenario.months), gap)
 
 
-def _future_effect_arrays(
-    future: TimeAxis, dates: np.ndarray, ends: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-draw (lag, active share, after share), each (D, H), for events on day numbers."""
+def _active_share(future: TimeAxis, dates: np.ndarray, ends: np.ndarray | None) -> np.ndarray:
+    """(D, H) share of each bin from each draw's day through its end (inclusive; open if None)."""
     first, last = bin_days(future)
-    days = last - first + 1
-    d = dates[:, None]
-    after = np.clip((last[None] - np.maximum(first[None], d) + 1) / days[None], 0.0, 1.0)
-    after = np.where(d <= last[None], after, 0.0)
-    if ends is None:
-        active = after
-    else:
-        e = ends[:, None]
-        covered = np.minimum(last[None], e) - np.maximum(first[None], d) + 1
-        active = np.clip(covered / days[None], 0.0, 1.0)
-    event_bin = np.searchsorted(first, dates, side="right") - 1
-    lag = np.clip(np.arange(future.n)[None] - event_bin[:, None], 0, None).astype(float)
-    return lag, active, after
+    start = np.maximum(first[None], dates[:, None])
+    stop = last[None] if ends is None else np.minimum(last[None], ends[:, None])
+    return np.clip((stop - start + 1) / (last - first + 1)[None], 0.0, 1.0)
 
 
 @dataclass
@@ -104,6 +103,8 @@ class Background:
 
 class ScenarioSimulator:
     """Checks scenarios against one fitted model and computes their background."""
+
+    rate_cap: float = RATE_CAP
 
     def __init__(self, model, posterior: xr.Dataset | None) -> None:
         """`posterior` may be None to check scenarios before any fit exists."""
@@ -170,11 +171,7 @@ class ScenarioSimulator:
             return None
         groups = fitted.get(event.kind, [])
         if event.effect_group is None:
-            if len(groups) == 1:
-                return groups[0]
-            raise InputError(scenario.source, f"say which fitted {event.kind} effect to draw from "
-                             f"(effect = one of: {', '.join(groups) or 'none fitted'}) or give a prior "
-                             "table", where=where)
+            return None          # a new event: its effect is drawn from the kind's distribution
         if event.effect_group not in groups:
             raise InputError(scenario.source, f"no fitted {event.kind} group {event.effect_group!r}"
                              f"{did_you_mean(event.effect_group, groups)}; fitted groups: "
@@ -209,16 +206,22 @@ class ScenarioSimulator:
         log_rate = self.log_mean(presence, covariates, h)
         effects, log_vol = self._historical_effects(future)
         log_rate = log_rate + effects
+        drawn = []
         for i, event in enumerate(scenario.events):
-            effect, vol = self._scenario_event(scenario, event, i, future, seed)
-            log_rate, log_vol = log_rate + effect, log_vol + vol
+            event_draws, vol = self._scenario_event(scenario, event, i, seed)
+            drawn.append(event_draws)
+            if vol is not None:
+                # a killing opens a new volatility regime from its day (regimes replace each other)
+                after = share_after(future, event_draws.day)
+                log_vol = log_vol * (1.0 - after) + vol[:, None] * after
+        log_rate = log_rate + drawn_bin_log_effects(future, drawn, n)
         log_shocks = {name: np.zeros((n, h)) for name in self.model.shocks}
         for shock in scenario.shocks:
             rng = stream(seed, "shock:" + repr(shock))
             dates = draw_day(shock.date, n, rng)
             ends = draw_day(shock.end, n, rng) if shock.end is not None else None
             factor = draw_value(shock.factor, n, rng)
-            _, active, _ = _future_effect_arrays(future, dates, ends)
+            active = _active_share(future, dates, ends)
             log_shocks[shock.parameter] += np.log(np.maximum(factor, 1e-12))[:, None] * active
         return Background(horizon, presence, log_rate, log_vol, log_shocks)
 
@@ -246,12 +249,13 @@ class ScenarioSimulator:
         presence = None if ds.presence is None else np.tile(np.asarray(ds.presence, float), (n, 1))
         covariates = [np.tile(ds.covariates[c].to_numpy(float), (n, 1)) for c in ds.covariates.columns]
         log_rate = self.log_mean(presence, covariates, hist.n)
-        for design in self.model.kinds:          # the designs the graph was built from
-            log_rate = log_rate + self._kind_effect(design)
+        if self.model.kinds:                     # the designs the graph was built from
+            segment_effect = sum(self._kind_effect(design) for design in self.model.kinds)
+            log_rate = log_rate + self.model.segments.bin_log_sum(segment_effect)
         return log_rate[:, first_bin:]
 
     def _kind_effect(self, design: KindDesign) -> np.ndarray:
-        """(D, bins of the design) one event kind's effect on the log rate, from the draws."""
+        """(D, segments of the design) one event kind's effect on the log rate, from the draws."""
         level = self.draws.get(f"{design.kind}_level") if MODELLED_KINDS[design.kind].level else None
         return effect_log_rate(design, level, self.draws.get(f"{design.kind}_pulse"),
                                self.draws.get(f"{design.kind}_decay"))
@@ -285,7 +289,7 @@ class ScenarioSimulator:
         out = {"rate": rate[:, keep], "count": counts[:, keep].astype(np.int64)}
         out["presence"] = (presence if presence is not None else np.full((n, h), np.nan))[:, keep]
         out["labels"] = np.array(horizon.future.labels[horizon.first_reported:])
-        out["capped_share"] = float((out["rate"] >= RATE_CAP).mean())
+        out["capped_share"] = float((out["rate"] >= ScenarioSimulator.rate_cap).mean())
         return out
 
     def _historical_effects(self, future: TimeAxis) -> tuple[np.ndarray, np.ndarray]:
@@ -301,41 +305,52 @@ class ScenarioSimulator:
         n = self.draws.n
         effect = np.zeros((n, future.n))
         vol = np.zeros((n, future.n))
-        for design in kind_designs(self.dataset.events, combined):
-            ahead = design.bins_from(hist.n)
-            effect += self._kind_effect(ahead)
-            if MODELLED_KINDS[design.kind].volatility and self.model.volatility_effects:
-                vol += self.draws.get(f"{design.kind}_volatility") @ ahead.first_after
+        designs = kind_designs(self.dataset.events, combined)
+        if designs:
+            segments = segments_for(self.dataset.events, combined).restricted(hist.n)
+            ahead = [design.bins_from(hist.n) for design in designs]
+            effect = segments.bin_log_sum(sum(self._kind_effect(design) for design in ahead))
+            for design in ahead:
+                if MODELLED_KINDS[design.kind].volatility and self.model.volatility_effects:
+                    vol += self.draws.get(f"{design.kind}_volatility") @ design.regime
         return effect, vol
 
-    def _scenario_event(self, scenario: Scenario, event: EventSpec, index: int, future: TimeAxis,
-                        seed: int) -> tuple[np.ndarray, np.ndarray]:
+    def _scenario_event(self, scenario: Scenario, event: EventSpec, index: int,
+                        seed: int) -> tuple[DrawnEvent, np.ndarray | None]:
+        """The event's days and effects per draw, and its volatility regime (None if it has none)."""
         n = self.draws.n
         rng = stream(seed, "event:" + repr(event))
         dates = draw_day(event.date, n, rng)
-        ends = None
+        stops = None
         if event.end is not None and MODELLED_KINDS[event.kind].ends_with_event:
-            ends = draw_day(event.end, n, rng)
-        lag, active, after = _future_effect_arrays(future, dates, ends)
+            stops = draw_day(event.end, n, rng) + 1
         group = self._event_group(scenario, event, index)
         kind = event.kind
         spec = MODELLED_KINDS[kind]
+        # keyed by position too: two identical new events of one scenario are two draws
+        new_effect = stream(seed, f"new effect:{index}:" + repr(event))
 
         def component(name: str) -> np.ndarray:
             if group is not None:
                 groups = [d.groups for d in self.model.kinds if d.kind == kind][0]
                 return self.draws.get(f"{kind}_{name}")[:, groups.index(group)]
-            prior = event.effect_prior or {}
-            return draw_value(prior[name], n, rng) if name in prior else np.zeros(n)
+            prior = event.effect_prior
+            if prior is not None:
+                return draw_value(prior[name], n, rng) if name in prior else np.zeros(n)
+            # a new event of the kind: its own draw from the kind's distribution
+            mean, sd = self.draws.get(f"{kind}_{name}_mean"), self.draws.get(f"{kind}_{name}_sd")
+            return mean + sd * new_effect.standard_normal(n)
 
         decay = self.draws.get(f"{kind}_decay")  # check() made sure the kind was fitted
-        effect = component("pulse")[:, None] * decay[:, None] ** lag * active
-        vol = np.zeros_like(effect)
-        if spec.level:
-            effect = effect + component("level")[:, None] * after
+        drawn = DrawnEvent(day=dates, stop=stops, pulse=component("pulse"), decay=decay,
+                           level=component("level") if spec.level else None)
+        vol = None
         if spec.volatility and self.model.volatility_effects:
-            vol = component("volatility")[:, None] * after
-        return effect, vol
+            # a stated prior without a volatility keeps the current regime; otherwise the
+            # killing opens its own (the group's, a new draw, or the stated one)
+            if event.effect_prior is None or "volatility" in event.effect_prior:
+                vol = component("volatility")
+        return drawn, vol
 
 
 def _path_toml(name: str, dates_values: list[tuple[str, float]]) -> str:

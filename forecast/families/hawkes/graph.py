@@ -33,8 +33,7 @@ import pytensor.tensor as pt
 import xarray as xr
 from scipy import stats
 
-from forecast.core.effects import MODELLED_KINDS
-from forecast.core.effects_graph import event_effect_graph
+from forecast.core.effects_graph import bin_log_multiplier, effect_families, event_effect_graph
 from forecast.core.predictive import NegBinomialMixture, Predictive
 from forecast.core.sampling import sample_posterior
 from forecast.data.dataset import Dataset
@@ -53,11 +52,8 @@ def parameter_families() -> dict[str, str]:
     """Prior families of the Hawkes models (both kernels read one priors file)."""
     families = {"intercept": "real", "elasticity": "real", "branching": "unit",
                 "kernel_decay": "unit", "kernel_exponent": "positive", "overdispersion": "positive"}
-    for kind, spec in MODELLED_KINDS.items():
-        if spec.level:
-            families[f"{kind}_level"] = "real"
-        families[f"{kind}_pulse"] = "real"
-        families[f"{kind}_decay"] = "unit"
+    # no latent volatility here, so no volatility effects
+    families.update({k: v for k, v in effect_families().items() if "_volatility" not in k})
     families["covariate"] = "real"
     return families
 
@@ -100,7 +96,7 @@ class HawkesModel(Family):
 
     kernel = "geometric"
     name = "hawkes"
-    revision = 1            # bumped whenever the graph changes (cached fits are then not reused)
+    revision = 2            # bumped whenever the graph changes (cached fits are then not reused)
     shocks = SHOCKS
     volatility_effects = False
     unpredicted_reason = "not a whole-bin count of the fitted series"
@@ -152,8 +148,11 @@ class HawkesModel(Family):
                 x = (ds.covariates.to_numpy()[seen] - self.cov_mean) / self.cov_sd
                 betas = [priors.get("covariate", c).rv(f"beta_{c}") for c in ds.covariates.columns]
                 log_mu = log_mu + pt.dot(x, pm.Deterministic("beta", pt.stack(betas), dims="covariate"))
-            for design in self.kinds:
-                log_mu = log_mu + event_effect_graph(design, priors, volatility=False)[0][first:]
+            if self.kinds:
+                # day-level effects, averaged over each bin's days (the counts are whole bins)
+                seg_effect = sum(event_effect_graph(design, priors, volatility=False)[0]
+                                 for design in self.kinds)
+                log_mu = log_mu + bin_log_multiplier(self.segments, seg_effect)[first:]
             self.log_background = log_mu
             background = pm.Deterministic("background", pt.exp(log_mu), dims="bin")
             excitation = pt.dot(lag_matrix(self.counts, self.lags), self.kernel_graph())

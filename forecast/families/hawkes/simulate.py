@@ -6,7 +6,8 @@ then the draw's own simulated ones (so simulated attacks trigger later attacks).
 are drawn by inverse CDF from the run's common uniforms, so scenarios are paired draw by
 draw. Shocks: `rate_multiplier` multiplies the background, `branching_multiplier`
 multiplies eta from its date (a factor that takes eta to 1 or above makes the process
-explosive over the horizon; rates are capped at RATE_CAP and the capped share reported).
+explosive over the horizon; rates are capped at the simulator's rate_cap and the capped share
+reported).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from scipy import stats
 
 from forecast.families.hawkes.kernels import kernel_weights_numpy
 from forecast.scenarios.spec import Scenario
-from forecast.scenarios.toolkit import RATE_CAP, ScenarioSimulator
+from forecast.scenarios.toolkit import ScenarioSimulator
 
 SHOCKS = {"rate_multiplier": "multiplies the background (non-triggered) attack rate",
           "branching_multiplier": "multiplies the branching ratio eta (escalation dynamic)"}
@@ -46,7 +47,7 @@ class HawkesSimulator(ScenarioSimulator):
         parameter = draws.get("kernel_decay" if model.kernel == "geometric" else "kernel_exponent")
         kernel = kernel_weights_numpy(model.kernel, parameter, lags)           # (D, K), lag 1 first
         eta = draws.get("branching")[:, None] * np.exp(bg.log_shocks["branching_multiplier"])
-        background = np.exp(np.minimum(bg.log_rate, np.log(RATE_CAP)))
+        background = np.exp(np.minimum(bg.log_rate, np.log(self.rate_cap)))
         background = background * np.exp(bg.log_shocks["rate_multiplier"])
         overdispersion = draws.get("overdispersion")
         past = np.zeros(lags)
@@ -59,7 +60,7 @@ class HawkesSimulator(ScenarioSimulator):
         for t in range(h):
             recent = history[:, t:t + lags][:, ::-1]                          # lag 1 first
             lam = background[:, t] + eta[:, t] * np.einsum("dk,dk->d", kernel, recent)
-            lam = np.where(open_bins[:, t], np.minimum(lam, RATE_CAP), 0.0)   # no US forces, no attacks
+            lam = np.where(open_bins[:, t], np.minimum(lam, self.rate_cap), 0.0)   # no US forces, no attacks
             rate[:, t] = lam
             history[:, lags + t] = negbin_ppf(uniforms[:, t], lam, overdispersion)
         return self.outputs(bg, rate, history[:, lags:])

@@ -17,6 +17,7 @@ import arviz as az
 import numpy as np
 import xarray as xr
 
+from forecast.core.effects import segments_for
 from forecast.core.likelihood import interval_logp_numpy
 from forecast.data.dataset import Dataset
 
@@ -46,8 +47,11 @@ class LeaveOneOutRefit(az.SamplingWrapper):
     def log_likelihood__i(self, excluded_obs, idata__i):
         rows = self.dataset.observations
         row = rows[rows["id"] == excluded_obs]
-        weights = self.dataset.weights(row)[0]
-        rate = idata__i.posterior["rate"].values                       # (chain, draw, bin)
+        # the same events, hence the same segments, as the full fit
+        segments = segments_for(self.dataset.events, self.dataset.axis)
+        weights = segments.weights(row["start"], row["end"])[0]
+        post = idata__i.posterior
+        rate = (post["segment_rate"] if "segment_rate" in post else post["rate"]).values   # (chain, draw, S)
         mu = rate @ weights
         definition = row["definition"].iloc[0]
         if definition != self.dataset.reference:

@@ -1,13 +1,17 @@
 """Default model: Poisson-lognormal with a latent AR(1) log rate.
 
-    log lambda_t = a + g log(presence_t) + X_t b + sum_j effect_j(t) + u_t
+    log lambda_s = a + g log(presence_t) + X_t b + u_t + sum_j effect_j(s) + log(share_s)
     u_t = rho u_{t-1} + sigma_t e_t,  e_t ~ N(0, 1)  (non-centred; u_1 = sigma_1 e_1;
           the recursion is one Op with a hand-written adjoint, see `ar1_op`)
-    sigma_t = sigma * exp(sum_g v_g * 1[t >= first killing of group g])
-    P(lo_i <= Y_i <= hi_i),  Y_i ~ Poisson(pi_{d(i)} * sum_t w_it lambda_t)
+    sigma_t = sigma * exp(v_g(t)),  g(t) the latest killing's group before t (0 before any)
+    P(lo_i <= Y_i <= hi_i),  Y_i ~ Poisson(pi_{d(i)} * sum_s w_is lambda_s)
 
-`w_it` is the share of bin t inside observation i's span; `pi_d` is the reporting
-ratio of counting definition d (the reference definition has pi = 1).
+The latent process is per bin t (a month); the event effects act per segment s, the part
+of a bin between two event days (see `forecast.core.effects`), so a war that starts on the
+28th raises the rate of the last days of the month only, at full strength. `share_s` is the
+segment's share of its bin's days, `w_is` the share of segment s inside observation i's
+span, `pi_d` the reporting ratio of counting definition d (the reference has pi = 1). The
+bin's rate `rate_t` is the sum of its segments' rates.
 """
 
 from __future__ import annotations
@@ -21,8 +25,7 @@ import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
 
-from forecast.core.effects import MODELLED_KINDS
-from forecast.core.effects_graph import event_effect_graph
+from forecast.core.effects_graph import bin_log_multiplier, bin_sum, effect_families, event_effect_graph
 from forecast.core.likelihood import IntervalTable, interval_logp, interval_logp_numpy
 from forecast.core.predictive import PoissonMixture, Predictive
 from forecast.data.dataset import Dataset
@@ -35,13 +38,7 @@ from forecast.scenarios.toolkit import observed_scenario
 def parameter_families() -> dict[str, str]:
     """Every prior family of this model, with the support its values must have."""
     families = {"intercept": "real", "elasticity": "real", "rho": "unit", "sigma": "positive"}
-    for kind, spec in MODELLED_KINDS.items():
-        if spec.level:
-            families[f"{kind}_level"] = "real"
-        families[f"{kind}_pulse"] = "real"
-        families[f"{kind}_decay"] = "unit"
-        if spec.volatility:
-            families[f"{kind}_volatility"] = "real"
+    families.update(effect_families())
     families["covariate"] = "real"
     families["reporting_ratio"] = "real"
     return families
@@ -67,8 +64,9 @@ class LatentARModel(Family):
     name = "latent_ar"
     # bumped whenever the graph changes its floating-point path, so cached fits are not reused
     # (2: blocked AR recursion instead of the dense matrix; 3: the recursion as one Op,
-    # sparse span sums, each interval kind computed on its own rows)
-    revision = 3
+    # sparse span sums, each interval kind computed on its own rows; 4: day-level event
+    # segments, partially pooled event effects, volatility regimes)
+    revision = 4
     shocks = SHOCKS
     volatility_effects = True
     uses_reporting_ratios = True
@@ -93,6 +91,8 @@ class LatentARModel(Family):
             coords["covariate"] = list(ds.covariates.columns)
         for design in self.kinds:
             coords[f"{design.kind}_group"] = design.groups
+        if not self.segments.whole_bins:
+            coords["segment"] = self.segments.labels()
         return coords
 
     def build(self) -> pm.Model:
@@ -112,9 +112,11 @@ class LatentARModel(Family):
                 beta = pm.Deterministic("beta", pt.stack(betas), dims="covariate")
                 log_rate_mean = log_rate_mean + pt.dot(x, beta)
             log_sigma = pt.log(priors.get("sigma").rv("sigma")) * pt.ones(n_bins)
+            seg = self.segments
+            seg_effect = pt.zeros(seg.n)
             for design in self.kinds:
                 effect, log_vol = event_effect_graph(design, priors, volatility=True)
-                log_rate_mean = log_rate_mean + effect
+                seg_effect = seg_effect + effect
                 log_sigma = log_sigma + log_vol
             rho = priors.get("rho").rv("rho")
             z = pm.Normal("z", 0.0, 1.0, dims="bin")
@@ -122,10 +124,15 @@ class LatentARModel(Family):
             # stationary law, whose sd grows without bound as rho -> 1): this keeps the
             # intercept and the latent level from trading off along a long ridge.
             u = pm.Deterministic("u", ar1_filter_op(rho, pt.exp(log_sigma) * z), dims="bin")
-            self.log_background = log_rate_mean
-            rate = pm.Deterministic("rate", pt.exp(log_rate_mean + u), dims="bin")
+            self.log_background = log_rate_mean + bin_log_multiplier(seg, seg_effect)
+            seg_rate = pt.exp((log_rate_mean + u)[seg.bin_of] + seg_effect + np.log(seg.share))
+            if seg.whole_bins:
+                pm.Deterministic("rate", seg_rate, dims="bin")
+            else:
+                pm.Deterministic("rate", bin_sum(seg, seg_rate), dims="bin")
+                seg_rate = pm.Deterministic("segment_rate", seg_rate, dims="segment")
             ratio = self._ratios()
-            mu = ratio[self._definition_index()] * span_sums(ds.weights(), rate)
+            mu = ratio[self._definition_index()] * span_sums(self.observation_weights(), seg_rate)
             table = IntervalTable.build(fitted["lo"].to_numpy(), fitted["hi"].to_numpy())
             pm.CustomDist(
                 "obs", mu,
@@ -150,8 +157,8 @@ class LatentARModel(Family):
     def pointwise_log_likelihood(self, posterior: xr.Dataset) -> xr.DataArray:
         """log P(lo_i <= Y_i <= hi_i | draw) for every draw and fitted observation, in numpy."""
         fitted = self.dataset.fitted
-        rate = posterior["rate"].transpose("chain", "draw", "bin").values
-        mu = rate @ self.dataset.weights().T
+        rate = self.segment_rates(posterior).transpose("chain", "draw", ...).values
+        mu = rate @ self.observation_weights().T
         if "log_ratio" in posterior:
             log_ratio = posterior["log_ratio"].transpose("chain", "draw", "definition").values
             ratio = np.concatenate([np.ones(log_ratio.shape[:2] + (1,)), np.exp(log_ratio)], axis=-1)
@@ -182,8 +189,8 @@ class LatentARModel(Family):
         return out
 
     def observation_predictives(self, posterior: xr.Dataset, rows: pd.DataFrame) -> list[Predictive | None]:
-        rate = posterior["rate"].stack(s=("chain", "draw")).transpose("s", "bin").values
-        means = rate @ self.dataset.weights(rows).T                     # (draws, rows)
+        rate = self.segment_rates(posterior).stack(s=("chain", "draw")).transpose("s", ...).values
+        means = rate @ self.observation_weights(rows).T                 # (draws, rows)
         ratios = {self.dataset.reference: np.ones(rate.shape[0])}
         if "log_ratio" in posterior:
             log_ratio = posterior["log_ratio"].stack(s=("chain", "draw")).transpose("s", "definition")

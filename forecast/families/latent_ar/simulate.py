@@ -12,7 +12,7 @@ import numpy as np
 
 from forecast.scenarios.kernels import latent_ar_rates, poisson_quantiles
 from forecast.scenarios.spec import Scenario
-from forecast.scenarios.toolkit import RATE_CAP, ScenarioSimulator
+from forecast.scenarios.toolkit import ScenarioSimulator
 
 SHOCKS = {"rate_multiplier": "multiplies the attack rate", "volatility_multiplier":
           "multiplies the latent volatility sigma"}
@@ -34,6 +34,6 @@ class LatentARSimulator(ScenarioSimulator):
         # the rate multiplier scales the rate before the cap; no US forces, no attacks on them
         open_ = bg.presence > 0 if bg.presence is not None else np.ones((n, h), dtype=bool)
         rate = latent_ar_rates(draws.get("rho"), draws.get("u")[:, -1], log_sigma, innovations,
-                               bg.log_rate + bg.log_shocks["rate_multiplier"], RATE_CAP, open_)
+                               bg.log_rate + bg.log_shocks["rate_multiplier"], self.rate_cap, open_)
         counts = poisson_quantiles(uniforms, rate)   # 0 where the rate is 0
         return self.outputs(bg, rate, counts)

@@ -1,0 +1,101 @@
+"""Do a run's published numbers depend on the rate cap or the seed? Rerun one fit's scenarios.
+
+    python scripts/stability.py FIT_OR_RUN_DIR [--scenarios scenarios/*.toml] [--out FILE.md]
+
+Simulates the scenarios from one fit five times: the cap on the monthly rate at 1e3, 1e5
+(the default) and 1e7 with the default scenario seed, and the default cap with seeds 1 and
+2. Every quantile and probability of totals.csv and contrasts.csv is compared with the
+default run's: a difference counts as agreeing when it is within 3 combined Monte Carlo
+standard errors (sqrt(se_a^2 + se_b^2), from the `_mcse` columns) or, for quantiles of
+integer counts, within 1 attack (a count quantile moves in steps of one). Prints a Markdown
+table and exits 1 if any number disagrees.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import sys
+from pathlib import Path
+
+import arviz as az
+import numpy as np
+import pandas as pd
+
+from forecast.config import DEFAULT_SEED
+from forecast.data.loaders import load_dataset
+from forecast.families import make_family
+from forecast.fitting import POSTERIOR
+from forecast.runs import read_manifest
+from forecast.scenarios import summaries
+from forecast.scenarios.spec import load_scenarios
+from forecast.scenarios.toolkit import RATE_CAP, ScenarioSimulator
+from forecast.simulation import simulate_scenarios
+
+SETTINGS = [("cap 1e5, seed default", RATE_CAP, DEFAULT_SEED), ("cap 1e3", 1e3, DEFAULT_SEED),
+            ("cap 1e7", 1e7, DEFAULT_SEED), ("seed 1", RATE_CAP, 1), ("seed 2", RATE_CAP, 2)]
+Z_LIMIT = 3.0
+
+
+def tables(family, posterior, scenarios, cap: float, seed: int) -> dict[str, pd.DataFrame]:
+    ScenarioSimulator.rate_cap = cap
+    try:
+        draws = simulate_scenarios(family, posterior, scenarios, seed)
+    finally:
+        ScenarioSimulator.rate_cap = RATE_CAP
+    return {"totals": summaries.total_summary(draws).set_index("scenario"),
+            "contrasts": summaries.contrasts(draws).set_index("scenario")}
+
+
+def compare(reference: pd.DataFrame, other: pd.DataFrame, table: str) -> list[dict]:
+    rows = []
+    for column in [c for c in reference.columns if f"{c}_mcse" in reference.columns]:
+        counts = table == "totals" or column.startswith("diff_")
+        for scenario in reference.index:
+            a, b = reference.at[scenario, column], other.at[scenario, column]
+            se = float(np.hypot(reference.at[scenario, f"{column}_mcse"],
+                                other.at[scenario, f"{column}_mcse"]))
+            diff = abs(a - b)
+            ok = diff <= Z_LIMIT * se or (counts and diff <= 1.0) or diff == 0
+            rows.append({"table": table, "scenario": scenario, "statistic": column, "reference": a,
+                         "other": b, "difference": diff, "combined_mcse": se, "agrees": ok})
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("fit_dir")
+    parser.add_argument("--scenarios", nargs="+", default=sorted(glob.glob("scenarios/*.toml")))
+    parser.add_argument("--out", help="write the Markdown table here too")
+    args = parser.parse_args()
+    fit_dir = Path(args.fit_dir)
+    manifest = read_manifest(fit_dir)
+    dataset = load_dataset(None)   # the bundled data (checked against the fit below)
+    if dataset.content_hash() != manifest["data"]["content_sha256"]:
+        sys.exit(f"{fit_dir}: fitted to other data than the bundled data")
+    family = make_family(manifest["model"], dataset)
+    posterior = az.from_netcdf(fit_dir / POSTERIOR).posterior
+    scenarios = load_scenarios(args.scenarios)
+    runs = {name: tables(family, posterior, scenarios, cap, seed) for name, cap, seed in SETTINGS}
+    reference = runs[SETTINGS[0][0]]
+    lines = ["| compared with the default | numbers | agree | largest |difference| / combined MCSE |",
+             "|---|---|---|---|"]
+    failures = []
+    for name, _, _ in SETTINGS[1:]:
+        rows = [r for t in ("totals", "contrasts") for r in compare(reference[t], runs[name][t], t)]
+        frame = pd.DataFrame(rows)
+        ratio = (frame["difference"] / frame["combined_mcse"].where(frame["combined_mcse"] > 0)).max()
+        lines.append(f"| {name} | {len(frame)} | {int(frame['agrees'].sum())} | {ratio:.2f} |")
+        failures += [f"{name}: {r['table']} {r['scenario']} {r['statistic']} {r['reference']} vs "
+                     f"{r['other']} (MCSE {r['combined_mcse']:.3g})" for r in rows if not r["agrees"]]
+    text = "\n".join(lines) + "\n"
+    if failures:
+        text += "\nDisagreements:\n" + "\n".join(f"- {f}" for f in failures) + "\n"
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
