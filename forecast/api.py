@@ -114,7 +114,7 @@ class Forecast:
     seed: int
 
     def summary(self) -> pd.DataFrame:
-        """Horizon totals per scenario: mean, median, 50/80/95% intervals."""
+        """Horizon totals per scenario: median, 50/80/95% intervals, their Monte Carlo errors."""
         return summaries.total_summary(self.draws)
 
     def monthly(self) -> pd.DataFrame:

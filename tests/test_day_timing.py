@@ -138,3 +138,22 @@ def test_fit_recovers_a_mid_month_war_pulse(write):
     lo, hi = np.quantile(pulse, [0.05, 0.95])
     assert lo < truth["pulse"] < hi, (lo, hi)
     assert hi - lo < 1.5      # and the data inform it (the prior's 90% width is ~5)
+
+
+def test_span_share_puts_a_late_war_on_its_own_days(write):
+    model = make_family("latent_ar", _two_killings(write))
+    post = fake_posterior(model, n_draws=200)
+    sim = model.simulator(post)
+    # the fitted data have no war: tie the scenario's war to a stated pulse of log 10
+    war = _scenario('[[events]]\nkind = "decapitation"\ndate = "2023-09-28"\n'
+                    'effect = { pulse = 2.302585, level = 0.0 }\n')
+    out = sim.simulate(war, seed=1)
+    bg, rate = out["background"], out["future_rate"]
+    september = bg.horizon.future.index_of(pd.Timestamp("2023-09-01"))
+    last_days = bg.span_share(rate, pd.Timestamp("2023-09-28"), pd.Timestamp("2023-09-30"))
+    first_days = bg.span_share(rate, pd.Timestamp("2023-09-01"), pd.Timestamp("2023-09-27"))
+    np.testing.assert_allclose(last_days + first_days, rate[:, september], rtol=1e-10)
+    # 3 of 30 days at ~10x carry about 10 x 3 / (27 + 30) of the month, not 3/30 of it
+    assert np.median(last_days / rate[:, september]) > 0.4
+    whole = bg.span_share(rate, bg.horizon.future.starts[0], bg.horizon.future.ends[-1])
+    np.testing.assert_allclose(whole, rate.sum(axis=1), rtol=1e-10)

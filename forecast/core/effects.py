@@ -241,18 +241,27 @@ class DrawnEvent:
     level: np.ndarray | None        # (D,)
 
 
-def drawn_bin_log_effects(axis: TimeAxis, events: list[DrawnEvent], n_draws: int) -> np.ndarray:
+def drawn_bin_log_effects(axis: TimeAxis, events: list[DrawnEvent], n_draws: int,
+                          window: tuple[int, int] | None = None) -> np.ndarray:
     """(D, T) log multiplier of each bin's rate from events whose days differ draw by draw.
 
     Each bin of each draw is cut at the events' days (at most two per event), the effects
     are summed per segment, and the segments' exp(effect) averaged by their days: the same
-    arithmetic as the graph's fixed segments, with the cuts drawn.
+    arithmetic as the graph's fixed segments, with the cuts drawn. With `window` = (first
+    day, day after the last), only the days inside it count (still divided by the whole
+    bin's days): the bin's expected count inside the window is then the bin's rate without
+    events times exp(this); bins outside the window give -inf.
     """
-    out = np.zeros((n_draws, axis.n))
-    if not events:
-        return out
     firsts = np.array([day_of(d) for d in axis.starts], dtype=float)
     stops = np.array([day_of(d) + 1 for d in axis.ends], dtype=float)
+    if window is None:
+        out = np.zeros((n_draws, axis.n))
+    else:
+        inside = np.clip(np.minimum(stops, window[1]) - np.maximum(firsts, window[0]), 0, None)
+        with np.errstate(divide="ignore"):
+            out = np.tile(np.log(inside / (stops - firsts)), (n_draws, 1))
+    if not events:
+        return out
     unit = MEAN_BIN_DAYS[axis.freq]
     bounds = np.column_stack([e.day for e in events] + [e.stop for e in events if e.stop is not None]
                              ).astype(float)                                   # (D, K)
@@ -261,6 +270,9 @@ def drawn_bin_log_effects(axis: TimeAxis, events: list[DrawnEvent], n_draws: int
         inner = np.sort(np.clip(bounds, lo, hi), axis=1)
         edges = np.concatenate([np.full((n_draws, 1), lo), inner, np.full((n_draws, 1), hi)], axis=1)
         length = np.diff(edges, axis=1)                                         # (D, K+1)
+        if window is not None:
+            length = np.clip(np.minimum(edges[:, 1:], window[1]) - np.maximum(edges[:, :-1], window[0]),
+                             0.0, None)
         mid = (edges[:, :-1] + edges[:, 1:]) / 2.0
         start = edges[:, :-1]
         effect = np.zeros_like(mid)
@@ -274,7 +286,10 @@ def drawn_bin_log_effects(axis: TimeAxis, events: list[DrawnEvent], n_draws: int
         with np.errstate(divide="ignore"):
             weighted = effect + np.log(length / (hi - lo))
         top = weighted.max(axis=1, keepdims=True)
-        out[:, t] = top[:, 0] + np.log(np.exp(weighted - top).sum(axis=1))
+        if not np.isfinite(top).any():
+            continue                                     # no day of this bin inside the window
+        with np.errstate(invalid="ignore"):
+            out[:, t] = top[:, 0] + np.log(np.exp(weighted - top).sum(axis=1))
     return out
 
 

@@ -20,6 +20,7 @@ from forecast.core.effects import (
     MODELLED_KINDS,
     DrawnEvent,
     KindDesign,
+    day_of,
     drawn_bin_log_effects,
     effect_log_rate,
     kind_designs,
@@ -99,6 +100,22 @@ class Background:
     log_rate: np.ndarray
     log_volatility: np.ndarray                  # effects on the latent volatility (latent AR only)
     log_shocks: dict[str, np.ndarray]           # summed log factors per shock parameter
+    drawn: list[DrawnEvent]                     # the scenario's own events, per draw
+
+    def span_share(self, rate: np.ndarray, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
+        """(D,) expected count inside the days [start, end] given the future bins' rates (D, H).
+
+        Inside a bin the rate follows the scenario's events day by day (a war from the 28th
+        puts its weight on the last days), as the fit's segments do for the history.
+        """
+        future = self.horizon.future
+        n = rate.shape[0]
+        full = drawn_bin_log_effects(future, self.drawn, n)
+        window = (day_of(start), day_of(end) + 1)
+        inside = drawn_bin_log_effects(future, self.drawn, n, window=window)
+        with np.errstate(invalid="ignore"):
+            share = np.where(np.isfinite(inside), np.exp(inside - full), 0.0)
+        return (rate * share).sum(axis=1)
 
 
 class ScenarioSimulator:
@@ -223,7 +240,7 @@ class ScenarioSimulator:
             factor = draw_value(shock.factor, n, rng)
             active = _active_share(future, dates, ends)
             log_shocks[shock.parameter] += np.log(np.maximum(factor, 1e-12))[:, None] * active
-        return Background(horizon, presence, log_rate, log_vol, log_shocks)
+        return Background(horizon, presence, log_rate, log_vol, log_shocks, drawn)
 
     def log_mean(self, presence: np.ndarray | None, covariates: list[np.ndarray], h: int) -> np.ndarray:
         """(D, H) log background before events: intercept, presence and covariates.
@@ -290,6 +307,8 @@ class ScenarioSimulator:
         out["presence"] = (presence if presence is not None else np.full((n, h), np.nan))[:, keep]
         out["labels"] = np.array(horizon.future.labels[horizon.first_reported:])
         out["capped_share"] = float((out["rate"] >= ScenarioSimulator.rate_cap).mean())
+        out["future_rate"] = rate          # every future bin (the gap before the horizon too)
+        out["background"] = background
         return out
 
     def _historical_effects(self, future: TimeAxis) -> tuple[np.ndarray, np.ndarray]:
