@@ -286,6 +286,10 @@ def test_cli_backtest_writes_a_new_run(write, tmp_path):
     assert frame["origin"].nunique() == 2
     html = (out / "backtest.html").read_text()
     assert "data:image/png;base64" in html and "Step 1" in html
+    assert "Leave-future-out stacking weights" in html
+    weights = pd.read_csv(out / "lfo_weights.csv")
+    assert set(weights["model"]) == {"zero", "hist_mean", "negbin"}
+    assert weights["weight"].sum() == pytest.approx(1.0) and (weights["n_points"] == 2).all()
     assert main(argv) == 2                       # never written over
     assert main(["backtest", "--data", str(data), "--models", "nope", "--serial",
                  "--out", str(tmp_path / "bt2")]) == 2

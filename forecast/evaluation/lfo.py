@@ -28,6 +28,7 @@ import pandas as pd
 
 from forecast.config import FitSettings
 from forecast.data.dataset import Dataset
+from forecast.ensemble import pointwise_weights
 from forecast.errors import InputError
 from forecast.evaluation.backtest import check_frame, choose_origins, run_backtest
 
@@ -64,3 +65,18 @@ def lfo_log_densities(dataset: Dataset, models: tuple[str, ...], n_origins: int,
     frame = run_backtest(dataset, origins, steps, models, fit_settings, seed, executor=executor,
                          max_workers=max_workers, priors_file=priors_file)
     return pointwise_log_densities(frame, steps), frame, origins
+
+
+def backtest_weights(frame: pd.DataFrame, steps: int = 1, method: str = "stacking") -> pd.DataFrame | None:
+    """The weights of a backtest's contenders from its own targets `steps` bins ahead.
+
+    In-sample over the backtest's origins: which mix of the contenders would have predicted
+    them best, not the score of that mix. None with fewer than two contenders or no target.
+    """
+    if frame.empty or frame["model"].nunique() < 2:
+        return None
+    try:
+        lpd = pointwise_log_densities(frame, steps)
+    except InputError:
+        return None
+    return pointwise_weights(lpd, method)
