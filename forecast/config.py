@@ -20,6 +20,8 @@ FREQS = ("month", "week")
 SAMPLERS = ("nutpie", "pymc")
 MASS_MATRICES = ("draws", "gradients")
 DEFAULT_SEED = 20240128
+ENSEMBLE_METHODS = ("stacking", "pseudo-bma")
+WEIGHTS_FROM = ("lfo", "loo")
 
 
 def portable_path(path: str | None) -> str | None:
@@ -121,9 +123,14 @@ class RunConfig:
 
     data: DataSource = field(default_factory=DataSource)
     model: str = "latent_ar"
-    # several families weighed into one forecast (needs ensemble)
+    # several families weighed into one forecast (needs ensemble: stacking or pseudo-bma)
     models: tuple[str, ...] = ()
     ensemble: str | None = None
+    # what the weights are computed from: leave-future-out refits at the last `lfo_origins`
+    # bins, scored `lfo_steps` bins ahead, or (only when asked) PSIS-LOO of the full fits
+    weights_from: str = "lfo"
+    lfo_origins: int = 6
+    lfo_steps: int = 1
     priors: str | None = None
     fit: FitSettings = field(default_factory=FitSettings)
     scenarios: tuple[str, ...] = ()
@@ -146,8 +153,14 @@ class RunConfig:
         names = self.model_names
         if len(set(names)) != len(names):
             raise InputError("command line", "--models lists a model twice")
-        if len(names) > 1 and self.ensemble != "stacking":
-            raise InputError("command line", "several --models need --ensemble stacking (how to weigh them)")
+        if len(names) > 1 and self.ensemble not in ENSEMBLE_METHODS:
+            raise InputError("command line", "several --models need --ensemble stacking or --ensemble "
+                             "pseudo-bma (how to weigh them)")
+        if self.weights_from not in WEIGHTS_FROM:
+            raise InputError("command line", f"--weights-from must be one of {', '.join(WEIGHTS_FROM)}, "
+                             f"got {self.weights_from!r}")
+        if self.lfo_origins < 2 or self.lfo_steps < 1:
+            raise InputError("command line", "--lfo-origins must be at least 2 and --lfo-steps at least 1")
         if len(names) > 1 and self.fit_dir:
             raise InputError("command line",
                              "--fit gives one posterior; an ensemble fits each of its --models")
@@ -171,6 +184,8 @@ class RunConfig:
             data = _typed(DataSource, record.get("data", {}), where, "config.data")
             fit = _typed(FitSettings, record.get("fit", {}), where, "config.fit")
             rest = {k: v for k, v in record.items() if k not in ("data", "fit")}
+            if rest.get("ensemble") and "weights_from" not in rest:
+                rest["weights_from"] = "loo"     # ensembles were weighed by LOO before LFO existed
             config = _typed(cls, rest, where, "config")
             return replace(config, data=data, fit=fit)
         except TypeError as exc:
@@ -195,7 +210,8 @@ def run_config(run_dir: str | os.PathLike[str], manifest: dict[str, Any]) -> Run
                                                     "mass_matrix") if inputs.get(k) is not None}, seed=seed)
         models = tuple(m.strip() for m in (inputs.get("models") or "").split(",") if m.strip())
         return RunConfig(data=data, model=inputs.get("model") or "latent_ar", models=models,
-                         ensemble=inputs.get("ensemble"), priors=inputs.get("priors"), fit=fit,
+                         ensemble=inputs.get("ensemble"), weights_from="loo",
+                         priors=inputs.get("priors"), fit=fit,
                          scenarios=tuple(inputs.get("scenarios") or ()), scenario_seed=seed,
                          fit_dir=inputs.get("fit_dir"),
                          allow_unconverged=bool(inputs.get("allow_unconverged")))

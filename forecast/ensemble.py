@@ -17,11 +17,67 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from forecast.config import ENSEMBLE_METHODS
 from forecast.errors import InputError
 from forecast.families import FAMILIES
 from forecast.scenarios.toolkit import ScenarioSimulator
 
 PARETO_K_LIMIT = 0.7
+AZ_METHODS = {"stacking": "stacking", "pseudo-bma": "BB-pseudo-BMA"}
+LOO_LABEL = "LOO (describes the history, rewards interpolation)"
+BOOTSTRAP_SAMPLES = 1000
+
+
+def lfo_label(steps: int, n_origins: int) -> str:
+    return f"LFO ({steps}-step-ahead, {n_origins} origins, exact refits)"
+
+
+def _elpd_data(values: np.ndarray) -> az.ELPDData:
+    """Pointwise log densities in the form az.compare takes (its 'loo' slots hold them)."""
+    n = values.size
+    return az.ELPDData(
+        data=[float(values.sum()), float(np.sqrt(n * values.var())), 0.0, 0, n, False,
+              xr.DataArray(values, dims=["point"]).rename("loo_i"), "log"],
+        index=["elpd_loo", "se", "p_loo", "n_samples", "n_data_points", "warning", "loo_i", "scale"])
+
+
+def pointwise_weights(lpd: pd.DataFrame, method: str = "stacking", seed: int = 0) -> pd.DataFrame:
+    """Weights from a (points x models) table of log predictive densities log p_k(y_i).
+
+    One row per model: elpd (the sum over points), its se, elpd_diff and dse against the
+    best model, the weight and the number of points. ArviZ 0.23 has no function that takes a
+    pointwise matrix, but az.compare takes precomputed ELPDData, so each column is passed as
+    one; its stacking optimiser and seeded Bayesian bootstrap are used as they are. Each row is
+    first shifted by its maximum (weights are unchanged by a per-point constant), so that a
+    point every model gave probability ~0 does not underflow exp() in the stacking objective.
+    """
+    if method not in ENSEMBLE_METHODS:
+        raise InputError("command line", f"unknown ensemble method {method!r}; use one of "
+                         f"{', '.join(ENSEMBLE_METHODS)}")
+    if lpd.shape[1] < 2:
+        raise InputError("command line", "weighing models needs at least two of them")
+    values = lpd.to_numpy(dtype=float)
+    if values.shape[0] == 0 or not np.isfinite(values).all():
+        raise InputError("command line", f"the pointwise log densities are empty or not finite "
+                         f"({values.shape[0]} points); no weights can be computed")
+    shifted = values - values.max(axis=1, keepdims=True)
+    elpds = {str(m): _elpd_data(shifted[:, j]) for j, m in enumerate(lpd.columns)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        compared = az.compare(elpds, ic="loo", method=AZ_METHODS[method], seed=seed,
+                              b_samples=BOOTSTRAP_SAMPLES)
+    raw = np.clip(compared["weight"].reindex(list(elpds)).to_numpy(dtype=float), 0.0, None)
+    weights = raw / raw.sum()
+    elpd = values.sum(axis=0)
+    best = int(np.argmax(elpd))
+    diff = values[:, best][:, None] - values
+    n = values.shape[0]
+    table = pd.DataFrame({"model": [str(m) for m in lpd.columns], "elpd": elpd,
+                          "se": np.sqrt(n * values.var(axis=0)), "elpd_diff": diff.sum(axis=0),
+                          "dse": np.sqrt(n * diff.var(axis=0)), "weight": weights, "n_points": n})
+    table = table.sort_values("elpd", ascending=False, kind="stable").reset_index(drop=True)
+    table.insert(1, "rank", np.arange(len(table)))
+    return table
 
 
 def check_same_observations(idatas: dict[str, az.InferenceData]) -> list[str]:
@@ -40,8 +96,10 @@ def check_same_observations(idatas: dict[str, az.InferenceData]) -> list[str]:
 
 
 def compare_models(idatas: dict[str, az.InferenceData], refits: dict[str, az.SamplingWrapper] | None = None,
-                   max_refits: int = 30) -> tuple[pd.DataFrame, dict[str, list[str]]]:
-    """LOO table with stacking weights, and per model the observations with Pareto k > 0.7.
+                   max_refits: int = 30, method: str = "stacking",
+                   seed: int = 0) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """LOO table with stacking (or pseudo-BMA+) weights, and per model the observations with
+    Pareto k > 0.7.
 
     With `refits[model]` (an az.SamplingWrapper), those observations are scored by exact
     leave-one-out refits instead (az.reloo, one fit each, at most `max_refits` per model),
@@ -65,7 +123,8 @@ def compare_models(idatas: dict[str, az.InferenceData], refits: dict[str, az.Sam
                 loos[name] = az.reloo(refits[name], loo_orig=loo, k_thresh=PARETO_K_LIMIT, verbose=False)
             k = np.asarray(loos[name].pareto_k).ravel()
             high_k[name] = [ids[i] for i in np.flatnonzero(k > PARETO_K_LIMIT)]
-        table = az.compare(loos, ic="loo", method="stacking")
+        table = az.compare(loos, ic="loo", method=AZ_METHODS[method], seed=seed,
+                           b_samples=BOOTSTRAP_SAMPLES)
     table = table.rename_axis("model").reset_index()
     table["pareto_k_above_0.7"] = [len(high_k[m]) for m in table["model"]]
     return table[["model", "rank", "elpd_loo", "se", "elpd_diff", "dse", "p_loo", "weight",
@@ -99,7 +158,8 @@ def allocate_draws(weights: dict[str, float], n_draws: int, seed: int) -> np.nda
     return np.random.default_rng(np.random.SeedSequence([seed, 7919])).permutation(owner)
 
 
-def mix_scenario_draws(draws: dict[str, xr.Dataset], weights: dict[str, float], seed: int) -> xr.Dataset:
+def mix_scenario_draws(draws: dict[str, xr.Dataset], weights: dict[str, float], seed: int,
+                       how: str = "stacking") -> xr.Dataset:
     """One scenario dataset whose draw i is model owner[i]'s draw i."""
     names = list(draws)
     sizes = {draws[n].sizes["draw"] for n in names}
@@ -116,5 +176,5 @@ def mix_scenario_draws(draws: dict[str, xr.Dataset], weights: dict[str, float], 
     rate = mixed["rate"].values
     mixed["capped_share"] = ("scenario", (rate >= ScenarioSimulator.rate_cap).mean(axis=(1, 2)))
     mixed.attrs["model"] = "+".join(names)
-    mixed.attrs["ensemble"] = "stacking: " + ", ".join(f"{n} {weights[n]:.3f}" for n in names)
+    mixed.attrs["ensemble"] = f"{how}: " + ", ".join(f"{n} {weights[n]:.3f}" for n in names)
     return mixed

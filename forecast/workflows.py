@@ -78,12 +78,17 @@ def prepare_scenarios(config: RunConfig) -> tuple[list[Scenario], Dataset, list[
     return scenarios, dataset, families
 
 
-def run_scenarios(config: RunConfig, out: str | Path | None = None, report: bool = True) -> Path:
-    """`forecast run`: every input checked, then fit or reuse, simulate, write one run folder."""
+def run_scenarios(config: RunConfig, out: str | Path | None = None, report: bool = True,
+                  executor: Any = "local", max_workers: int = 2) -> Path:
+    """`forecast run`: every input checked, then fit or reuse, simulate, write one run folder.
+
+    `executor` and `max_workers` spread an ensemble's leave-future-out refits ('serial',
+    'local' processes or a Dask scheduler address); the results do not depend on them.
+    """
     scenarios, dataset, families = prepare_scenarios(config)
     target = runs.new_run_path(out, Path(config.runs_root), "run")
     if len(families) > 1:
-        return _run_ensemble(config, scenarios, dataset, families, target, report)
+        return _run_ensemble(config, scenarios, dataset, families, target, report, executor, max_workers)
     return _run_single(config, scenarios, dataset, families[0], target, report)
 
 
@@ -162,10 +167,43 @@ def _run_single(config: RunConfig, scenarios: list[Scenario], dataset: Dataset, 
     return out
 
 
+def ensemble_weights(config: RunConfig, dataset: Dataset, idatas: dict[str, az.InferenceData],
+                     executor: Any = "local", max_workers: int = 2) -> tuple[pd.DataFrame, dict[str, Any],
+                                                                             pd.DataFrame | None]:
+    """The weights table, the manifest record of how it was made, and (LFO) the pointwise densities.
+
+    LFO (the default) refits every model at the last `config.lfo_origins` bins on `executor`;
+    LOO is PSIS-LOO of the full fits, labelled as describing the history.
+    """
+    from forecast.ensemble import LOO_LABEL, compare_models, lfo_label, pareto_warnings, pointwise_weights
+
+    if config.weights_from == "loo":
+        table, high_k = compare_models(idatas, method=config.ensemble or "stacking",
+                                       seed=config.scenario_seed)
+        for line in pareto_warnings(high_k, len(dataset.fitted)):
+            print(line, file=sys.stderr)
+        return table, {"weights_from": "loo", "label": LOO_LABEL, "pareto_k_above_0.7": high_k}, None
+
+    from forecast.evaluation.lfo import lfo_log_densities
+
+    lpd, frame, origins = lfo_log_densities(dataset, tuple(idatas), config.lfo_origins, config.lfo_steps,
+                                            config.fit, config.fit.seed, executor=executor,
+                                            max_workers=max_workers, priors_file=config.priors)
+    table = pointwise_weights(lpd, config.ensemble or "stacking", seed=config.scenario_seed)
+    notes = frame[frame["note"].astype(str) != ""][["model", "origin", "note"]].drop_duplicates()
+    for rec in notes.to_dict("records"):
+        print(f"WARNING: leave-future-out fit of {rec['model']} at {rec['origin']}: {rec['note']}",
+              file=sys.stderr)
+    record = {"weights_from": "lfo", "label": lfo_label(config.lfo_steps, len(origins)),
+              "origins": [dataset.axis.labels[o] for o in origins], "steps": config.lfo_steps,
+              "n_points": len(lpd), "notes": notes.to_dict(orient="records"), "pareto_k_above_0.7": {}}
+    return table, record, lpd
+
+
 def _run_ensemble(config: RunConfig, scenarios: list[Scenario], dataset: Dataset, families: list[Family],
-                  out: Path, report: bool) -> Path:
-    """Fit each model (gated), weigh them by stacking, mix their scenario draws."""
-    from forecast.ensemble import compare_models, mix_scenario_draws, pareto_warnings
+                  out: Path, report: bool, executor: Any = "local", max_workers: int = 2) -> Path:
+    """Fit each model (gated), weigh them (LFO by default), mix their scenario draws."""
+    from forecast.ensemble import mix_scenario_draws
 
     started = datetime.now(UTC)
     results: dict[str, FitResult] = {}
@@ -175,25 +213,25 @@ def _run_ensemble(config: RunConfig, scenarios: list[Scenario], dataset: Dataset
         gate(result, config.allow_unconverged)
         results[family.name] = result
     idatas = {name: r.idata for name, r in results.items()}
-    table, high_k = compare_models(idatas)
-    for line in pareto_warnings(high_k, len(dataset.fitted)):
-        print(line, file=sys.stderr)
+    table, how, lpd = ensemble_weights(config, dataset, idatas, executor, max_workers)
+    method = config.ensemble or "stacking"
     weights = dict(zip(table["model"], table["weight"].astype(float)))
-    print("stacking weights: " + ", ".join(f"{m} {w:.3f}" for m, w in weights.items()))
+    print(f"{method} weights from {how['label']}: " + ", ".join(f"{m} {w:.3f}" for m, w in weights.items()))
     per_model = {r.model.name: simulate_scenarios(r.model, r.idata.posterior, scenarios, config.scenario_seed)
                  for r in results.values()}
-    draws = mix_scenario_draws(per_model, weights, config.scenario_seed)
+    draws = mix_scenario_draws(per_model, weights, config.scenario_seed, how=f"{method} ({how['label']})")
     lead = max(weights, key=weights.get)
     statuses = {name: verdict(r.manifest, config.allow_unconverged) for name, r in results.items()}
+    records = table.assign(weights_from=how["label"]).to_dict(orient="records")
     manifest = {
         **results[lead].manifest, "kind": "run",
         "verdict": "passed" if all(v == "passed" for v in statuses.values()) else "allowed_unconverged",
         "allow_unconverged": config.allow_unconverged, "command": runs.command_line(),
         "scenario_seed": config.scenario_seed, "config": config.to_manifest(),
         "scenarios": scenario_records(scenarios),
-        "ensemble": {"method": "stacking", "weights": weights, "lead_model": lead,
-                     "loo": table.to_dict(orient="records"),
-                     "pareto_k_above_0.7": high_k,
+        "ensemble": {"method": method, **how, "weights": weights, "lead_model": lead, "table": records,
+                     # the same table under the key the scenario report read before LFO existed
+                     "loo": records,
                      "fits": {name: {"fit_key": r.manifest["fit_key"], "verdict": statuses[name],
                                      "diagnostics": r.manifest["diagnostics"]}
                               for name, r in results.items()}},
@@ -202,7 +240,9 @@ def _run_ensemble(config: RunConfig, scenarios: list[Scenario], dataset: Dataset
         for name, idata in idatas.items():
             idata.to_netcdf(str(tmp / f"posterior-{name}.nc"))
         draws.to_netcdf(tmp / "scenarios.nc", engine="h5netcdf")
-        table.to_csv(tmp / "stacking.csv", index=False, float_format="%.6g")
+        table.assign(weights_from=how["label"]).to_csv(tmp / "weights.csv", index=False, float_format="%.6g")
+        if lpd is not None:
+            lpd.to_csv(tmp / "lfo_pointwise.csv", float_format="%.6g")
         manifest["tables"] = write_tables(draws, tmp)
         checks = write_checks(tmp, results[lead].model, idatas[lead].posterior)
         # of the lead model's own draws: the mixture has no single prior
@@ -263,7 +303,7 @@ def rerun(run_dir: str | Path, out: str | Path | None, refit: bool) -> tuple[Pat
     new_path = run_scenarios(config, target)
     compared = {}
     for name in ("summary.csv", "totals.csv", "contrasts.csv", "exceedance.csv", "first_attack.csv",
-                 "checks.csv"):
+                 "checks.csv", "weights.csv"):
         if (run_dir / name).exists():      # runs of older versions have no checks.csv
             compared[name] = (run_dir / name).read_bytes() == (new_path / name).read_bytes()
     compared["scenarios.nc draws"] = _same_draws(run_dir / "scenarios.nc", new_path / "scenarios.nc")

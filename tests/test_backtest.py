@@ -286,6 +286,10 @@ def test_cli_backtest_writes_a_new_run(write, tmp_path):
     assert frame["origin"].nunique() == 2
     html = (out / "backtest.html").read_text()
     assert "data:image/png;base64" in html and "Step 1" in html
+    assert "Leave-future-out stacking weights" in html
+    weights = pd.read_csv(out / "lfo_weights.csv")
+    assert set(weights["model"]) == {"zero", "hist_mean", "negbin"}
+    assert weights["weight"].sum() == pytest.approx(1.0) and (weights["n_points"] == 2).all()
     assert main(argv) == 2                       # never written over
     assert main(["backtest", "--data", str(data), "--models", "nope", "--serial",
                  "--out", str(tmp_path / "bt2")]) == 2
@@ -401,3 +405,17 @@ def test_a_row_published_after_the_origin_never_informs_it(write):
     means = {name: run_backtest(ds, [origin], 2, ("hist_mean",), executor="serial")["pred_mean"].iloc[0]
              for name, ds in (("late", late), ("early", early))}
     assert means["early"] > 2 * means["late"]
+
+
+def test_backtest_tasks_carry_the_data_not_its_file_names(dataset, monkeypatch, tmp_path):
+    """A worker in another directory or on another machine must not need the data files."""
+    from forecast.evaluation import backtest
+
+    seen = []
+    monkeypatch.setattr(backtest, "score_origin", lambda task: seen.append(task) or [])
+    monkeypatch.chdir(tmp_path)
+    run_backtest(replace(dataset, files=(tmp_path / "counts.csv",)), [16, 19], 2, BASELINES_ONLY,
+                 executor="serial", priors_file="my_priors.toml")
+    assert [t.dataset.files for t in seen] == [(), ()]
+    assert {t.priors_file for t in seen} == {str(tmp_path / "my_priors.toml")}
+    assert seen[0].dataset.content_hash() == dataset.content_hash()

@@ -1,9 +1,10 @@
-"""Model comparison (PSIS-LOO), stacking weights and the mixing of scenario draws."""
+"""Model comparison (PSIS-LOO), LOO stacking weights and the mixing of scenario draws."""
 
 from __future__ import annotations
 
 import arviz as az
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 from scipy import stats
@@ -102,19 +103,22 @@ def test_cli_ensemble_run_and_compare(tmp_path, capsys):
     tiny = ["--draws", "100", "--tune", "100", "--chains", "2", "--allow-unconverged"]
     argv = ["run", "scenarios/status_quo.toml", "scenarios/exit_iraq.toml", "--data", STRETCH, "--events",
             EVENTS, "--models", "latent_ar,hawkes", "--ensemble", "stacking", "--out", str(out),
-            "--runs-root", str(tmp_path), *tiny]
+            "--runs-root", str(tmp_path), "--lfo-origins", "2", *tiny]
     assert main(argv) == 0
     import json
 
     manifest = json.loads((out / "manifest.json").read_text())
     weights = manifest["ensemble"]["weights"]
     assert set(weights) == {"latent_ar", "hawkes"} and abs(sum(weights.values()) - 1) < 1e-9
+    assert manifest["ensemble"]["weights_from"] == "lfo" and manifest["ensemble"]["n_points"] == 2
+    assert manifest["ensemble"]["origins"] == ["2024-09", "2024-10"]
     draws = xr.load_dataset(out / "scenarios.nc", engine="h5netcdf")
     shares = {m: float((draws["source_model"].values == m).mean()) for m in weights}
     for m, w in weights.items():
         assert abs(shares[m] - w) <= 1 / draws.sizes["draw"] + 1e-12
     assert "Models and their weights" in (out / "report.html").read_text()
-    assert (out / "posterior-hawkes.nc").exists() and (out / "stacking.csv").exists()
+    assert (out / "posterior-hawkes.nc").exists() and (out / "weights.csv").exists()
+    assert pd.read_csv(out / "lfo_pointwise.csv").shape == (2, 4)      # origin, target, 2 models
     capsys.readouterr()
     assert main(["compare", str(out)]) == 0
     text = capsys.readouterr().out

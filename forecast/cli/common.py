@@ -64,7 +64,9 @@ def run_config(args: argparse.Namespace) -> RunConfig:
                       seed=get("seed", DEFAULT_SEED), sampler=get("sampler", "nutpie"),
                       target_accept=get("target_accept", 0.99), mass_matrix=get("mass_matrix", "draws"))
     return RunConfig(data=data_source(args), model=get("model") or "latent_ar", models=models,
-                     ensemble=get("ensemble"), priors=get("priors"), fit=fit,
+                     ensemble=get("ensemble"), weights_from=get("weights_from", "lfo"),
+                     lfo_origins=get("lfo_origins", 6), lfo_steps=get("lfo_steps", 1),
+                     priors=get("priors"), fit=fit,
                      scenarios=tuple(get("scenarios") or ()), scenario_seed=get("seed", DEFAULT_SEED),
                      fit_dir=get("fit_dir"), allow_unconverged=bool(get("allow_unconverged")),
                      use_cache=not get("no_cache"), runs_root=get("runs_root") or "runs")

@@ -25,8 +25,9 @@ import math
 import time
 import zlib
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -180,7 +181,13 @@ def run_backtest(dataset: Dataset, origins: list[int], horizon: int, models: tup
         raise InputError("command line", f"unknown model(s) {', '.join(unknown)}; available: "
                          f"{', '.join(KNOWN_MODELS)}")
     fit = {} if fit_settings is None else {k: v for k, v in asdict(fit_settings).items() if k != "seed"}
-    tasks = [OriginTask(dataset, o, horizon, tuple(models), fit, seed, priors_file) for o in origins]
+    # the data travel with each task: without their file names a worker's fit does not reread
+    # and hash the source files (for a manifest no one writes here), which a worker in another
+    # directory or on another machine does not have. A priors file is read on the worker, so
+    # it is named absolutely (the same path on a shared file system).
+    shipped = replace(dataset, files=())
+    priors_file = None if priors_file is None else str(Path(priors_file).resolve())
+    tasks = [OriginTask(shipped, o, horizon, tuple(models), fit, seed, priors_file) for o in origins]
     if executor == "serial":
         results = [score_origin(t) for t in tasks]
     elif executor == "local":

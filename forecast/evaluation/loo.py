@@ -9,7 +9,7 @@ import arviz as az
 from forecast import runs
 from forecast.config import FitSettings, run_config
 from forecast.data.dataset import Dataset
-from forecast.ensemble import compare_models, pareto_warnings
+from forecast.ensemble import LOO_LABEL, compare_models, pareto_warnings
 from forecast.errors import InputError
 from forecast.families import get_family, make_family
 from forecast.fitting import fit
@@ -78,6 +78,8 @@ def compare_runs(run_dirs: list[str | Path], refit_high_k: bool = False) -> str:
     n_obs = next(iter(idatas.values())).log_likelihood.sizes["observation"]
     lines = pareto_warnings(high_k, n_obs)
     how = " (exact refits for Pareto k > 0.7)" if refits else ""
-    lines.append(f"PSIS-LOO on {n_obs} observations{how} (elpd: higher is better; weight: stacking)")
+    lines.append(f"PSIS-LOO on {n_obs} observations{how} (elpd: higher is better; weight: stacking); "
+                 f"{LOO_LABEL}: for forecasting skill use `forecast backtest` or leave-future-out "
+                 "weights (`forecast run --ensemble`)")
     lines.append(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return "\n".join(lines)

@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 
 from forecast import runs
 from forecast.evaluation.backtest import summarise
+from forecast.evaluation.lfo import backtest_weights
 from forecast.evaluation.sbc import PARAMETERS as SBC_PARAMETERS
 from forecast.reporting.html import img_tag, png_bytes
 
@@ -73,8 +74,18 @@ def sbc_section(ranks: pd.DataFrame, bins: int = 10) -> str:
             "slope bias.</p>" + _png(fig))
 
 
+def weights_section(weights: pd.DataFrame | None) -> str:
+    if weights is None:
+        return ""
+    return ("<h2>Leave-future-out stacking weights (one step ahead)</h2><p>The weights of the mix "
+            "of these contenders that would have predicted the targets one bin ahead of these "
+            "origins best (each contender fitted on the data published before the origin). They "
+            "are computed on the same targets the tables score, so they describe this backtest; "
+            "the score of that mix is not shown.</p>" + _table(weights))
+
+
 def backtest_html(frame: pd.DataFrame, summary: pd.DataFrame, manifest: dict[str, Any],
-                  sbc: str = "") -> str:
+                  sbc: str = "", weights: pd.DataFrame | None = None) -> str:
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>Backtest</title>",
         "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
@@ -104,6 +115,7 @@ def backtest_html(frame: pd.DataFrame, summary: pd.DataFrame, manifest: dict[str
         overall = summarise(frame.assign(step=0))
         if not overall.empty:
             parts.append("<h3>All steps</h3>" + _table(overall.drop(columns="step")))
+        parts.append(weights_section(weights))
     if not frame.empty:
         parts.append("<h2>Randomized PIT histograms (exact counts)</h2>" + pit_histograms(frame))
         notes = frame[frame["note"].astype(str) != ""][["model", "origin", "note"]].drop_duplicates()
@@ -118,15 +130,18 @@ def backtest_html(frame: pd.DataFrame, summary: pd.DataFrame, manifest: dict[str
 def write_backtest_run(frame: pd.DataFrame, out: Path, manifest: dict[str, Any], sbc_ranks=None) -> Path:
     """Write the run folder atomically; never over an existing one."""
     summary = summarise(frame) if not frame.empty else pd.DataFrame()
+    weights = backtest_weights(frame)
     sbc_html = ""
     if sbc_ranks is not None:
         sbc_html = sbc_section(sbc_ranks)
     with runs.staged_run(out) as tmp:
         frame.to_csv(tmp / "backtest.csv", index=False)
         summary.to_csv(tmp / "summary.csv", index=False)
+        if weights is not None:
+            weights.to_csv(tmp / "lfo_weights.csv", index=False)
         if sbc_ranks is not None:
             sbc_ranks.to_csv(tmp / "sbc.csv", index=False)
-        (tmp / "backtest.html").write_text(backtest_html(frame, summary, manifest, sbc_html))
+        (tmp / "backtest.html").write_text(backtest_html(frame, summary, manifest, sbc_html, weights))
         runs.write_json(tmp / runs.MANIFEST, {**manifest, "kind": "backtest",
                                               "versions": runs.versions()})
     return out
