@@ -198,6 +198,18 @@ def test_long_layout_errors_name_file_row_and_expectation(write):
         load_counts(bad_name)
 
 
+def test_attacks_counted_where_no_troops_are_refused(write):
+    rows = [("2021-01", "iraq", 3, 2.5), ("2021-01", "syria", 2, 0), ("2021-02", "iraq", 2, 2.0),
+            ("2021-02", "syria", 0, 0)]
+    with pytest.raises(InputError,
+                       match="row counts:syria:2021-01 counts at least 2 attack.*syria.*no troops"):
+        load_counts(write("long.csv", long_csv(rows)))
+    # a zero count where no troops are is what the model expects
+    rows[1] = ("2021-01", "syria", 0, 0)
+    data = load_counts(write("ok.csv", long_csv(rows)))
+    assert data.presence_by_region[:, 1].sum() == 0
+
+
 def test_counts_with_a_region_column_and_no_presence(write):
     text = "date,count,region\n2021-01,3,iraq\n2021-01,2,syria\n2021-02,7,iraq+syria\n"
     data = load_counts(write("c.csv", text))

@@ -144,6 +144,24 @@ def validate_observations(obs: pd.DataFrame, source: str) -> None:
         )
 
 
+def check_counts_where_present(dataset: Dataset, source: str) -> None:
+    """A fitted row that counts attacks must count some region with troops during its span:
+    a region with presence 0 has no US forces to attack (its rate is 0)."""
+    if not dataset.regional or dataset.presence_by_region is None or dataset.fitted.empty:
+        return
+    fitted = dataset.fitted
+    present = (np.asarray(dataset.presence_by_region) > 0).astype(float)       # bins x regions
+    exposure = np.einsum("it,ir,tr->i", dataset.weights(fitted), dataset.region_cover(fitted), present)
+    bad = np.flatnonzero((exposure == 0) & (fitted["lo"].to_numpy() > 0))
+    if bad.size:
+        row = fitted.iloc[int(bad[0])]
+        raise InputError(source, f"row {row['id']} counts at least {row['lo']} attack(s) in "
+                         f"{row['region'] or 'every region'} from {row['start'].date()} to "
+                         f"{row['end'].date()}, when the presence data have no troops there; "
+                         "give those regions' presence, or mark the row use=check",
+                         where=f"row {row['id']}")
+
+
 def _first_overlap(starts: np.ndarray, ends: np.ndarray, ids: np.ndarray, sets: list[tuple],
                    conflicts: dict[tuple, list[tuple]]) -> tuple | None:
     """(earlier id, later id, first shared day, last shared day) of the first clash, or None.

@@ -31,6 +31,7 @@ from forecast.data.dataset import (
     OBSERVATION_COLUMNS,
     USES,
     Dataset,
+    check_counts_where_present,
     observations_from_bins,
     validate_observations,
 )
@@ -194,10 +195,12 @@ def load_bundled(events: str | Path | None = None) -> Dataset:
     axis = month_axis(presence.months[0], presence.months[-1])
     event_file = Path(events) if events else folder / "events.csv"
     files = (folder / "observations.csv", folder / "presence.csv", event_file)
-    return Dataset(
+    dataset = Dataset(
         name=BUNDLED_NAME, axis=axis, observations=obs, events=load_events(event_file),
         reference="dod_facility_attacks", files=files, **_regional_fields(obs, presence),
     )
+    check_counts_where_present(dataset, str(folder / "observations.csv"))
+    return dataset
 
 
 def _infer_axis(dates: list[pd.Timestamp], texts: list[str], path: Path) -> TimeAxis:
@@ -314,12 +317,14 @@ def load_counts(path: str | Path, events: str | Path | None = None,
             covariates[col] = values
     event_frame = load_events(events) if events else _empty_events()
     files = (path,) + ((Path(presence),) if presence else ()) + ((Path(events),) if events else ())
-    return Dataset(
+    dataset = Dataset(
         name=path.stem, axis=axis, observations=obs, events=event_frame,
         reference=list(dict.fromkeys(series))[0],
         covariates=covariates if covariate_cols and len(covariates.columns) else pd.DataFrame(),
         files=files, **fields,
     )
+    check_counts_where_present(dataset, str(path))
+    return dataset
 
 
 def _check_total(total: np.ndarray, axis: TimeAxis, path: Path) -> None:
@@ -395,12 +400,14 @@ def _dataset_from_observation_file(path: Path, events: str | Path | None,
         raise InputError(path, "no row has use=fit; nothing to fit", where="column 'use'")
     fields = (_regional_fields(obs, file_presence.on_axis(axis, presence)) if file_presence is not None
               else {"regions": regions_named(obs["region"]) or [ALL]})
-    return Dataset(
+    dataset = Dataset(
         name=path.stem, axis=axis, observations=obs,
         events=load_events(events) if events else _empty_events(), reference=reference,
         files=(path,) + ((Path(presence),) if presence else ()) + ((Path(events),) if events else ()),
         **fields,
     )
+    check_counts_where_present(dataset, str(path))
+    return dataset
 
 
 __all__ = ["load_dataset", "load_bundled", "load_counts", "load_events", "load_observations",
