@@ -5,6 +5,11 @@ for the count (hi = inf for "at least"). Rows marked `use = fit` enter the likel
 rows marked `check` are kept for posterior predictive checks only. Each row also has a
 `published` date (when the figure became public; by default the end of its span), for
 real-time evaluation; it does not enter the model.
+
+Regions (forecast/data/regions.py): `regions` are the places the data name, each with its
+own troop presence (`presence_by_region`, bins x regions); `presence` stays the total the
+current model uses (bundled: Iraq + Syria, the regions the reference count covers). Data
+that name no region have the one region 'all', whose presence is the total.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from forecast.data.regions import ALL, cover_matrix, sets_overlap
 from forecast.errors import InputError
 from forecast.timeaxis import TimeAxis
 
@@ -46,6 +52,35 @@ class Dataset:
     covariates: pd.DataFrame = field(default_factory=pd.DataFrame)
     presence_basis: list[str] | None = None
     files: tuple[Path, ...] = ()
+    regions: list[str] = field(default_factory=lambda: [ALL])
+    # (bins x regions), thousands of troops; low/high bound them where sources disagree
+    # (NaN where they agree or give no range)
+    presence_by_region: np.ndarray | None = None
+    presence_low_by_region: np.ndarray | None = None
+    presence_high_by_region: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if not self.regions or len(set(self.regions)) != len(self.regions):
+            raise ValueError(f"regions must be distinct names, got {self.regions}")
+        if list(self.regions) == [ALL]:
+            # one region: its presence is the total, derived so that replace() keeps them equal
+            by_region = None if self.presence is None else np.asarray(self.presence, float)[:, None]
+            object.__setattr__(self, "presence_by_region", by_region)
+        shape = (self.axis.n, len(self.regions))
+        for name in ("presence_by_region", "presence_low_by_region", "presence_high_by_region"):
+            value = getattr(self, name)
+            if value is not None and np.shape(value) != shape:
+                raise ValueError(f"{name} has shape {np.shape(value)}; expected {shape} (bins x regions)")
+
+    @property
+    def regional(self) -> bool:
+        """Do the data name regions (more than the one region 'all')?"""
+        return list(self.regions) != [ALL]
+
+    def region_cover(self, rows: pd.DataFrame | None = None) -> np.ndarray:
+        """(rows x regions) 0/1: the regions each observation counts (default: the fitted rows)."""
+        rows = self.fitted if rows is None else rows
+        return cover_matrix(rows["region"].fillna(""), self.regions)
 
     @property
     def fitted(self) -> pd.DataFrame:
@@ -75,38 +110,83 @@ class Dataset:
             digest.update(np.asarray(self.presence, dtype=float).round(9).tobytes())
         if not self.covariates.empty:
             digest.update(self.covariates.to_csv(index=False).encode())
+        if self.regional:
+            # only when regions exist, so that data without regions hash as before
+            digest.update(("regions|" + "+".join(self.regions)).encode())
+            for array in (self.presence_by_region, self.presence_low_by_region,
+                          self.presence_high_by_region):
+                if array is not None:
+                    digest.update(np.nan_to_num(np.asarray(array, float), nan=-1.0).round(9).tobytes())
         return digest.hexdigest()
 
 
 def validate_observations(obs: pd.DataFrame, source: str) -> None:
-    """Checks that span the rows: fitted rows of one definition must not share any day."""
-    fitted = obs[obs["use"] == "fit"].sort_values(["definition", "start"])
+    """Checks that span the rows: fitted rows of one definition must not count the same attack
+    twice, i.e. must not share a day in a region both count (an empty region is every region)."""
+    fitted = obs[obs["use"] == "fit"]
     for definition, group in fitted.groupby("definition", sort=True):
-        starts = group["start"].to_numpy()
-        ends = group["end"].to_numpy()
-        ids = group["id"].to_numpy()
-        for i in range(1, len(group)):
-            # sorted by start: an overlap exists iff a row starts before an earlier one ends
-            prior_end = ends[:i].max()
-            if starts[i] <= prior_end:
-                j = int(np.argmax(ends[:i]))
-                overlap_end = min(prior_end, ends[i])
-                raise InputError(
-                    source,
-                    f"fitted rows {ids[j]} and {ids[i]} of definition '{definition}' both "
-                    f"cover {pd.Timestamp(starts[i]).date()}..{pd.Timestamp(overlap_end).date()}; "
-                    "the same attacks would be counted twice. Mark one of them use=check.",
-                    where=f"rows {ids[j]}, {ids[i]}",
-                )
+        sets = [tuple(n.strip() for n in str(r).split("+") if n.strip())
+                for r in group["region"].fillna("")]
+        kinds = list(dict.fromkeys(sets))
+        conflicts = {a: [b for b in kinds if sets_overlap(a, b)] for a in kinds}
+        found = _first_overlap(group["start"].to_numpy(), group["end"].to_numpy(),
+                               group["id"].to_numpy(), sets, conflicts)
+        if found is None:
+            continue
+        first, second, start, end = found
+        regions = " in a region both count" if any(sets) else ""
+        raise InputError(
+            source,
+            f"fitted rows {first} and {second} of definition '{definition}' both "
+            f"cover {pd.Timestamp(start).date()}..{pd.Timestamp(end).date()}{regions}; "
+            "the same attacks would be counted twice. Mark one of them use=check.",
+            where=f"rows {first}, {second}",
+        )
+
+
+def check_counts_where_present(dataset: Dataset, source: str) -> None:
+    """A fitted row that counts attacks must count some region with troops during its span:
+    a region with presence 0 has no US forces to attack (its rate is 0)."""
+    if not dataset.regional or dataset.presence_by_region is None or dataset.fitted.empty:
+        return
+    fitted = dataset.fitted
+    present = (np.asarray(dataset.presence_by_region) > 0).astype(float)       # bins x regions
+    exposure = np.einsum("it,ir,tr->i", dataset.weights(fitted), dataset.region_cover(fitted), present)
+    bad = np.flatnonzero((exposure == 0) & (fitted["lo"].to_numpy() > 0))
+    if bad.size:
+        row = fitted.iloc[int(bad[0])]
+        raise InputError(source, f"row {row['id']} counts at least {row['lo']} attack(s) in "
+                         f"{row['region'] or 'every region'} from {row['start'].date()} to "
+                         f"{row['end'].date()}, when the presence data have no troops there; "
+                         "give those regions' presence, or mark the row use=check",
+                         where=f"row {row['id']}")
+
+
+def _first_overlap(starts: np.ndarray, ends: np.ndarray, ids: np.ndarray, sets: list[tuple],
+                   conflicts: dict[tuple, list[tuple]]) -> tuple | None:
+    """(earlier id, later id, first shared day, last shared day) of the first clash, or None.
+
+    A sweep by start: a row clashes with an earlier one of an overlapping region set iff it
+    starts on or before the latest end among those rows.
+    """
+    latest: dict[tuple, tuple] = {}     # region set -> (latest end, its row id)
+    for k in np.argsort(starts, kind="stable"):
+        for other in conflicts[sets[k]]:
+            if other in latest and starts[k] <= latest[other][0]:
+                return latest[other][1], ids[k], starts[k], min(latest[other][0], ends[k])
+        if sets[k] not in latest or ends[k] > latest[sets[k]][0]:
+            latest[sets[k]] = (ends[k], ids[k])
+    return None
 
 
 def observations_from_bins(
     axis: TimeAxis, counts: np.ndarray, definition: str, source: str,
-    published: list[pd.Timestamp] | None = None,
+    published: list[pd.Timestamp] | None = None, region: str = "",
 ) -> pd.DataFrame:
     """Exact per-bin counts (NaN = unknown, no term) as observation rows.
 
-    `published` gives each bin's publication date (NaT or None: the bin's last day).
+    `published` gives each bin's publication date (NaT or None: the bin's last day);
+    `region` the regions the counts cover ('' = every region; it also enters the row ids).
     """
     rows = []
     for i, (start, end, count) in enumerate(zip(axis.starts, axis.ends, counts)):
@@ -114,9 +194,10 @@ def observations_from_bins(
             continue
         date = published[i] if published is not None else pd.NaT
         rows.append({
-            "id": f"{definition}:{axis.labels[i]}", "start": start, "end": end,
+            "id": f"{definition}:{region + ':' if region else ''}{axis.labels[i]}",
+            "start": start, "end": end,
             "count": int(count), "bound": "exact", "lo": int(count), "hi": float(count),
-            "definition": definition, "region": "", "use": "fit", "source": source,
+            "definition": definition, "region": region, "use": "fit", "source": source,
             "published": end if pd.isna(date) else date,
         })
     frame = pd.DataFrame(rows, columns=[*OBSERVATION_COLUMNS, "source", "published"])

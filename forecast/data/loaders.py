@@ -1,9 +1,13 @@
 """Build a Dataset from the bundled files or from user files.
 
 User inputs:
-- a counts CSV: `date,count[,series][,published][,presence][,other numeric covariates]`,
+- a counts CSV: `date,count[,series][,region][,published][,presence][,other numeric covariates]`,
   dates as YYYY-MM (monthly) or YYYY-MM-DD (weekly when rows are 7 days apart, else the
-  date names its month);
+  date names its month). With a `region` column (the long layout `date,region,count,presence`)
+  there is one row per date and region, and `presence` is that region's; a region cell may
+  also name several regions ('iraq+syria') for a count of them together, without presence;
+- a presence file in the wide layout (`month,<region>,<region>,...`, forecast/data/presence.py)
+  beside a counts or observations CSV;
 - an observations CSV in the bundled layout (`start,end,count,bound,lo,hi,definition,
   use[,id,region,published,...]`) for totals, bounds and approximate figures;
 - an events CSV `date,kind[,name][,end_date]`.
@@ -27,9 +31,11 @@ from forecast.data.dataset import (
     OBSERVATION_COLUMNS,
     USES,
     Dataset,
+    check_counts_where_present,
     observations_from_bins,
     validate_observations,
 )
+from forecast.data.presence import RegionalPresence, load_presence_wide
 from forecast.data.readers import (
     check_text,
     parse_count,
@@ -37,6 +43,7 @@ from forecast.data.readers import (
     parse_number,
     read_csv,
 )
+from forecast.data.regions import ALL, check_known, parse_region_set, regions_named
 from forecast.errors import InputError, did_you_mean
 from forecast.timeaxis import TimeAxis, month_axis
 
@@ -88,9 +95,13 @@ def _published(text: str, end: pd.Timestamp, path: Path, row: int) -> pd.Timesta
     return date
 
 
-def load_observations(path: str | Path) -> pd.DataFrame:
-    """Observation rows in the bundled layout, validated row by row and across rows."""
+def load_observations(path: str | Path, regions: list[str] | None = None) -> pd.DataFrame:
+    """Observation rows in the bundled layout, validated row by row and across rows.
+
+    `regions`: the presence data's regions, which every region a row names must be.
+    """
     path = Path(path)
+    check_names = regions is not None and regions != [ALL]
     frame = read_csv(path, required=("start", "end", "count", "bound", "definition"),
                      allow_extra=True)
     rows = []
@@ -142,10 +153,13 @@ def load_observations(path: str | Path) -> pd.DataFrame:
         if not definition:
             raise InputError(path, "definition is empty", where=f"row {i}, column 'definition'")
         published = _published(rec.get("published", ""), end, path, i)
+        region_set = parse_region_set(rec.get("region", ""), path, f"row {i}, column 'region'")
+        if check_names:
+            check_known(region_set, regions, path, f"row {i}, column 'region'")
         rows.append({
             "id": rec.get("id", "").strip() or f"row{i}", "start": start, "end": end,
             "count": int(lo if math.isnan(count) else count), "bound": bound, "lo": int(lo),
-            "hi": float(hi), "definition": definition, "region": rec.get("region", ""),
+            "hi": float(hi), "definition": definition, "region": "+".join(region_set),
             "use": use, "source": rec.get("source", ""), "reason": rec.get("reason", ""),
             "note": rec.get("note", ""), "origin": rec.get("origin", ""),
             "published": published,
@@ -158,31 +172,35 @@ def load_observations(path: str | Path) -> pd.DataFrame:
     return obs
 
 
-def load_presence_table(path: Path) -> pd.DataFrame:
-    frame = read_csv(path, required=("month", "presence"), allow_extra=True)
-    months = [parse_date(v, path, i, "month") for i, v in enumerate(frame["month"], start=2)]
-    values = [parse_number(v, path, i, "presence", minimum=0.0)
-              for i, v in enumerate(frame["presence"], start=2)]
-    out = pd.DataFrame({"month": months, "presence": values,
-                        "basis": frame.get("basis", pd.Series([""] * len(frame)))})
-    return out
+def _regional_fields(obs: pd.DataFrame, presence: RegionalPresence | None) -> dict:
+    """Dataset fields for regions and presence: the presence data's regions when they name
+    some, else the regions the observations name, else the one region 'all'."""
+    if presence is not None and presence.regions != [ALL]:
+        return {"regions": presence.regions, "presence": presence.total,
+                "presence_by_region": presence.values, "presence_low_by_region": presence.low,
+                "presence_high_by_region": presence.high, "presence_basis": presence.basis}
+    fields: dict = {"regions": regions_named(obs["region"]) or [ALL]}
+    if presence is not None:
+        fields.update(presence=presence.total, presence_basis=presence.basis)
+        if fields["regions"] == [ALL]:
+            fields.update(presence_low_by_region=presence.low, presence_high_by_region=presence.high)
+    return fields
 
 
 def load_bundled(events: str | Path | None = None) -> Dataset:
-    """The shipped dataset: fact-pack observations, troop presence and events."""
+    """The shipped dataset: fact-pack observations, troop presence by region and events."""
     folder = bundled_dir()
-    obs = load_observations(folder / "observations.csv")
-    presence = load_presence_table(folder / "presence.csv")
-    axis = month_axis(presence["month"].min(), presence["month"].max())
-    if len(presence) != axis.n:
-        raise InputError(folder / "presence.csv", "months are not consecutive")
+    presence = load_presence_wide(folder / "presence.csv")
+    obs = load_observations(folder / "observations.csv", presence.regions)
+    axis = month_axis(presence.months[0], presence.months[-1])
     event_file = Path(events) if events else folder / "events.csv"
     files = (folder / "observations.csv", folder / "presence.csv", event_file)
-    return Dataset(
+    dataset = Dataset(
         name=BUNDLED_NAME, axis=axis, observations=obs, events=load_events(event_file),
-        reference="dod_facility_attacks", presence=presence["presence"].to_numpy(float),
-        presence_basis=list(presence["basis"]), files=files,
+        reference="dod_facility_attacks", files=files, **_regional_fields(obs, presence),
     )
+    check_counts_where_present(dataset, str(folder / "observations.csv"))
+    return dataset
 
 
 def _infer_axis(dates: list[pd.Timestamp], texts: list[str], path: Path) -> TimeAxis:
@@ -196,16 +214,25 @@ def _infer_axis(dates: list[pd.Timestamp], texts: list[str], path: Path) -> Time
     return month_axis(min(dates), max(dates))
 
 
-def load_counts(path: str | Path, events: str | Path | None = None) -> Dataset:
-    """A plain counts CSV, one row per bin (and per series when a `series` column exists)."""
+def load_counts(path: str | Path, events: str | Path | None = None,
+                presence: str | Path | None = None) -> Dataset:
+    """A plain counts CSV, one row per bin (and per series and region when those columns exist).
+
+    `presence`: a wide presence file (forecast/data/presence.py) instead of a presence column.
+    """
     path = Path(path)
     frame = read_csv(path, required=("date", "count"), allow_extra=True)
-    covariate_cols = [c for c in frame.columns if c not in ("date", "count", "series", "published")]
+    covariate_cols = [c for c in frame.columns
+                      if c not in ("date", "count", "series", "region", "published")]
     for col in covariate_cols:
         check_text(col, path, 1, col, max_len=60)
         if not col.replace("_", "").isalnum():
             raise InputError(path, f"covariate column name {col!r} must be letters, digits and _",
                              where="row 1 (header)")
+    file_presence = load_presence_wide(presence) if presence else None
+    if file_presence is not None and "presence" in covariate_cols:
+        raise InputError(path, f"presence is given twice: in column 'presence' and in {presence}; "
+                         "give it once", where="row 1 (header)")
     dates = [parse_date(v, path, i, "date") for i, v in enumerate(frame["date"], start=2)]
     counts = [parse_count(v, path, i, "count") for i, v in enumerate(frame["count"], start=2)]
     series = (
@@ -213,7 +240,18 @@ def load_counts(path: str | Path, events: str | Path | None = None) -> Dataset:
          for i, s in enumerate(frame["series"], start=2)]
         if "series" in frame.columns else [DEFAULT_DEFINITION] * len(frame)
     )
+    region_sets = (
+        [parse_region_set(v, path, f"row {i}, column 'region'")
+         for i, v in enumerate(frame["region"], start=2)]
+        if "region" in frame.columns else [()] * len(frame)
+    )
+    if file_presence is not None and file_presence.regions != [ALL]:
+        for row, names in enumerate(region_sets, start=2):
+            check_known(names, file_presence.regions, path, f"row {row}, column 'region'")
     axis = _infer_axis(dates, list(frame["date"]), path)
+    if file_presence is not None and axis.freq == "month":
+        # the presence file may run past the counts (the bundled one does): its months are bins too
+        axis = month_axis(min(dates + file_presence.months), max(dates + file_presence.months))
     if axis.n > 5000:
         raise InputError(path, f"the dates span {axis.n} {axis.freq}s; at most 5000 bins are supported",
                          where="column 'date'")
@@ -227,27 +265,36 @@ def load_counts(path: str | Path, events: str | Path | None = None) -> Dataset:
         misaligned = [i for i, d in enumerate(dates) if (d - axis.start).days % 7]
         if misaligned:
             raise InputError(path, "weekly dates must be 7 days apart", where=f"row {misaligned[0] + 2}")
-    seen: dict[tuple[str, int], int] = {}
-    for row, (s, k) in enumerate(zip(series, index), start=2):
-        if (s, k) in seen:
-            raise InputError(path, f"duplicate {axis.freq} {axis.labels[k]} (also on row {seen[(s, k)]})"
-                             + (f" in series {s!r}" if s != DEFAULT_DEFINITION else ""),
+    keys = ["+".join(names) for names in region_sets]
+    seen: dict[tuple[str, str, int], int] = {}
+    for row, (s, r, k) in enumerate(zip(series, keys, index), start=2):
+        if (s, r, k) in seen:
+            raise InputError(path, f"duplicate {axis.freq} {axis.labels[k]} (also on row {seen[(s, r, k)]})"
+                             + (f" in series {s!r}" if s != DEFAULT_DEFINITION else "")
+                             + (f" for region {r!r}" if r else ""),
                              where=f"row {row}, column 'date'")
-        seen[(s, k)] = row
-    definitions = list(dict.fromkeys(series))
+        seen[(s, r, k)] = row
     parts = []
-    for definition in definitions:
+    for definition, region in dict.fromkeys(zip(series, keys)):
         values = np.full(axis.n, np.nan)
         dates_public: list[pd.Timestamp] = [pd.NaT] * axis.n
-        for s, k, c, p in zip(series, index, counts, published):
-            if s == definition:
+        for s, r, k, c, p in zip(series, keys, index, counts, published):
+            if s == definition and r == region:
                 values[k] = c
                 dates_public[k] = p
-        parts.append(observations_from_bins(axis, values, definition, str(path), dates_public))
+        parts.append(observations_from_bins(axis, values, definition, str(path), dates_public, region))
     obs = pd.concat(parts, ignore_index=True)
     if obs.empty:
         raise InputError(path, "every count is empty; nothing to fit", where="column 'count'")
-    presence = None
+    validate_observations(obs, str(path))
+    regional = "region" in frame.columns and "presence" in covariate_cols
+    if regional:
+        covariate_cols.remove("presence")
+        fields = _presence_by_row(frame["presence"], region_sets, index, axis, path)
+    elif file_presence is not None:
+        fields = _regional_fields(obs, file_presence.on_axis(axis, presence))
+    else:
+        fields = {"regions": regions_named(obs["region"]) or [ALL]}
     covariates = pd.DataFrame(index=range(axis.n))
     for col in covariate_cols:
         values = np.full(axis.n, np.nan)
@@ -264,47 +311,103 @@ def load_counts(path: str | Path, events: str | Path | None = None) -> Dataset:
             raise InputError(path, f"covariate '{col}' has no value for {missing}; covariates need "
                              "a value in every bin", where=f"column '{col}'")
         if col == "presence":
-            if (values <= 0).any():
-                first = axis.labels[int(np.flatnonzero(values <= 0)[0])]
-                raise InputError(path, f"presence is 0 in {first}: with no US presence there are no "
-                                 "targets to count; drop those bins", where="column 'presence'")
-            presence = values
+            _check_total(values, axis, path)
+            fields["presence"] = values
         else:
             covariates[col] = values
     event_frame = load_events(events) if events else _empty_events()
-    files = (path,) + ((Path(events),) if events else ())
-    return Dataset(
+    files = (path,) + ((Path(presence),) if presence else ()) + ((Path(events),) if events else ())
+    dataset = Dataset(
         name=path.stem, axis=axis, observations=obs, events=event_frame,
-        reference=definitions[0], presence=presence,
+        reference=list(dict.fromkeys(series))[0],
         covariates=covariates if covariate_cols and len(covariates.columns) else pd.DataFrame(),
-        files=files,
+        files=files, **fields,
     )
+    check_counts_where_present(dataset, str(path))
+    return dataset
 
 
-def load_dataset(spec: str | None = None, events: str | Path | None = None) -> Dataset:
-    """`spec` is 'bundled' (the default) or a path to a counts or observations CSV."""
+def _check_total(total: np.ndarray, axis: TimeAxis, path: Path) -> None:
+    if (total <= 0).any():
+        first = axis.labels[int(np.flatnonzero(total <= 0)[0])]
+        raise InputError(path, f"presence is 0 in {first}: with no US presence there are no "
+                         "targets to count; drop those bins", where="column 'presence'")
+
+
+def _presence_by_row(cells: pd.Series, region_sets: list[tuple[str, ...]], index: list[int],
+                     axis: TimeAxis, path: Path) -> dict:
+    """Long layout: each row's `presence` is its region's; every region needs one in every bin."""
+    regions = regions_named("+".join(names) for names in region_sets)
+    if not regions:
+        raise InputError(path, "the region column is empty in every row; name a region per row, or drop "
+                         "the column", where="column 'region'")
+    by_region = np.full((axis.n, len(regions)), np.nan)
+    for row, (text, names, k) in enumerate(zip(cells, region_sets, index), start=2):
+        if not text.strip():
+            continue
+        if len(names) != 1:
+            counted = "+".join(names) or "every region"
+            raise InputError(path, f"presence belongs to one region, but this row counts {counted}; leave "
+                             "its presence empty and give each region's on its own rows",
+                             where=f"row {row}, column 'presence'")
+        j = regions.index(names[0])
+        value = parse_number(text, path, row, "presence", minimum=0.0)
+        if not np.isnan(by_region[k, j]) and by_region[k, j] != value:
+            raise InputError(path, f"two different presence values for region '{names[0]}' in "
+                             f"{axis.labels[k]}", where=f"row {row}, column 'presence'")
+        by_region[k, j] = value
+    if np.isnan(by_region).any():
+        k, j = np.argwhere(np.isnan(by_region))[0]
+        raise InputError(path, f"region '{regions[j]}' has no presence for {axis.labels[k]}; with a region "
+                         "column every date needs a row per region with its presence (0 for no troops)",
+                         where="column 'presence'")
+    total = by_region.sum(axis=1)
+    if (total <= 0).any():
+        first = axis.labels[int(np.flatnonzero(total <= 0)[0])]
+        raise InputError(path, f"presence is 0 in every region in {first}: with no US presence there "
+                         "are no targets to count; drop those dates", where="column 'presence'")
+    return {"regions": regions, "presence": total, "presence_by_region": by_region}
+
+
+def load_dataset(spec: str | None = None, events: str | Path | None = None,
+                 presence: str | Path | None = None) -> Dataset:
+    """`spec` is 'bundled' (the default) or a path to a counts or observations CSV;
+    `presence` a wide presence file to go with it (not with the bundled data)."""
     if spec in (None, BUNDLED_NAME):
+        if presence:
+            raise InputError(presence, "the bundled data have their own presence; a presence file goes "
+                             "with your own counts or observations")
         return load_bundled(events)
     path = Path(spec)
     if not path.exists():
         raise InputError(path, f"no such file, and not a bundled dataset name (try '{BUNDLED_NAME}')")
     header = read_csv(path, required=(), allow_extra=True).columns
     if {"start", "end", "bound"} <= set(header):
-        return _dataset_from_observation_file(path, events)
-    return load_counts(path, events)
+        return _dataset_from_observation_file(path, events, presence)
+    return load_counts(path, events, presence)
 
 
-def _dataset_from_observation_file(path: Path, events: str | Path | None) -> Dataset:
-    obs = load_observations(path)
-    axis = month_axis(obs["start"].min(), obs["end"].max())
+def _dataset_from_observation_file(path: Path, events: str | Path | None,
+                                   presence: str | Path | None = None) -> Dataset:
+    file_presence = load_presence_wide(presence) if presence else None
+    obs = load_observations(path, file_presence.regions if file_presence else None)
+    first, last = obs["start"].min(), obs["end"].max()
+    if file_presence is not None:
+        first, last = min(first, file_presence.months[0]), max(last, file_presence.months[-1])
+    axis = month_axis(first, last)
     reference = obs[obs["use"] == "fit"]["definition"].iloc[0] if (obs["use"] == "fit").any() else None
     if reference is None:
         raise InputError(path, "no row has use=fit; nothing to fit", where="column 'use'")
-    return Dataset(
+    fields = (_regional_fields(obs, file_presence.on_axis(axis, presence)) if file_presence is not None
+              else {"regions": regions_named(obs["region"]) or [ALL]})
+    dataset = Dataset(
         name=path.stem, axis=axis, observations=obs,
         events=load_events(events) if events else _empty_events(), reference=reference,
-        files=(path,) + ((Path(events),) if events else ()),
+        files=(path,) + ((Path(presence),) if presence else ()) + ((Path(events),) if events else ()),
+        **fields,
     )
+    check_counts_where_present(dataset, str(path))
+    return dataset
 
 
 __all__ = ["load_dataset", "load_bundled", "load_counts", "load_events", "load_observations",

@@ -98,7 +98,13 @@ def describe(dataset: Dataset) -> str:
     if dataset.presence is not None:
         p = dataset.presence
         lines.append(f"presence (thousands of US troops): {p.min():.2f} .. {p.max():.2f}, last {p[-1]:.2f}")
-    else:
+    if dataset.regional:
+        lines.append("regions: " + ", ".join(dataset.regions))
+        if dataset.presence_by_region is not None:
+            last = dataset.presence_by_region[-1]
+            lines.append("  presence by region, last: " + ", ".join(
+                f"{r} {v:.2f}" for r, v in zip(dataset.regions, last)))
+    if dataset.presence is None:
         lines.append("presence: none (no force-footprint term)")
     if not dataset.covariates.empty:
         lines.append("other covariates: " + ", ".join(dataset.covariates.columns))

@@ -48,9 +48,14 @@ def truncate(dataset: Dataset, origin: int) -> Dataset:
     if not covariates.empty:
         covariates = covariates.iloc[:origin].reset_index(drop=True)
     basis = dataset.presence_basis[:origin] if dataset.presence_basis else dataset.presence_basis
+    by_region = {}
+    for name in ("presence_by_region", "presence_low_by_region", "presence_high_by_region"):
+        array = getattr(dataset, name)
+        by_region[name] = None if array is None else np.asarray(array)[:origin].copy()
     return replace(dataset, name=f"{dataset.name}@{dataset.axis.labels[origin]}",
                    axis=TimeAxis(dataset.axis.freq, dataset.axis.start, origin), observations=obs,
-                   events=events, presence=presence, covariates=covariates, presence_basis=basis)
+                   events=events, presence=presence, covariates=covariates, presence_basis=basis,
+                   **by_region)
 
 
 def targets(dataset: Dataset, origin: int, horizon: int) -> pd.DataFrame:

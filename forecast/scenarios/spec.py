@@ -13,12 +13,16 @@
       { date = "2026-01", value = 3.0 },
       { date = { uniform = ["2026-06", "2026-12"] }, value = 0.0 },   # uncertain date
     ]
+    # ... or one path per region instead of the total (regions are the data's):
+    # [presence.iraq]
+    # points = [{ date = "2027-03", value = 0.0 }]
 
     [[events]]
     kind = "decapitation"                # a leader killed
     date = "2026-03-15"
     effect = "soleimani_2020"            # draw the effect from that fitted group ...
     # effect = { level = { normal = [0.0, 0.5] }, pulse = { normal = [0.5, 0.5] } }  # ... or a prior
+    regions = ["iraq"]                   # optional: where it acts (default: every region)
 
     [[shocks]]
     parameter = "rate_multiplier"        # shocks the chosen model allows
@@ -28,7 +32,8 @@
 Values may be numbers or distributions ({normal|uniform|lognormal|triangular = [...]});
 dates may be "YYYY-MM", "YYYY-MM-DD" or {uniform = [date, date]}. Paths are linear
 between points and flat after the last one; before the first point they run from the
-last observed value.
+last observed value; a region without a path keeps its last observed presence.
+`check_regions` checks the region names against the data's, once the data are known.
 """
 
 from __future__ import annotations
@@ -38,12 +43,14 @@ import json
 import math
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from forecast.data.regions import ALL, check_region_name
 from forecast.errors import InputError, did_you_mean
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
@@ -57,9 +64,9 @@ TOP_KEYS = ("name", "description", "baseline", "horizon", "presence", "covariate
 HORIZON_KEYS = ("start", "months")
 PATH_KEYS = ("points",)
 POINT_KEYS = ("date", "value")
-EVENT_KEYS = ("kind", "date", "end", "name", "effect")
+EVENT_KEYS = ("kind", "date", "end", "name", "effect", "regions")
 EFFECT_KEYS = ("level", "pulse", "volatility")
-SHOCK_KEYS = ("parameter", "date", "end", "factor")
+SHOCK_KEYS = ("parameter", "date", "end", "factor", "regions")
 EVENT_KINDS = ("decapitation", "us_strike", "militia_truce", "regional_war")
 
 
@@ -102,6 +109,10 @@ class EventSpec:
     name: str
     effect_group: str | None                 # draw from this fitted group
     effect_prior: dict[str, Value] | None    # or from these priors
+    # where the event acts (None: every region). Not in repr, which keys the event's random
+    # stream: where an effect acts does not change what is drawn, and unscoped events keep
+    # the streams they had before regions existed.
+    regions: tuple[str, ...] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -110,6 +121,7 @@ class ShockSpec:
     date: DateSpec
     end: DateSpec | None
     factor: Value
+    regions: tuple[str, ...] | None = field(default=None, repr=False)   # as EventSpec.regions
 
 
 @dataclass(frozen=True)
@@ -125,6 +137,8 @@ class Scenario:
     shocks: tuple[ShockSpec, ...]
     source: str
     sha256: str = field(default="")
+    # [presence.<region>] paths; `presence` alone is the total
+    presence_by_region: dict[str, PathSpec] = field(default_factory=dict)
 
     def key(self, part: str) -> str:
         """Stable text of one part of the scenario, to seed its random draws."""
@@ -229,6 +243,42 @@ def _path(ctx: _Ctx, raw: Any, where: str, nonnegative: bool) -> PathSpec:
     return PathSpec(tuple(parsed))
 
 
+def _presence(ctx: _Ctx, raw: Any) -> tuple[PathSpec | None, dict[str, PathSpec]]:
+    """[presence] points (the total), or [presence.<region>] tables, one per region."""
+    if not isinstance(raw, dict):
+        raise ctx.fail("presence", f"expected a table, got {type(raw).__name__}")
+    total = _path(ctx, {"points": raw["points"]}, "presence", True) if "points" in raw else None
+    regional = {}
+    for key, value in raw.items():
+        if key == "points":
+            continue
+        if not isinstance(value, dict):
+            raise ctx.fail(f"presence.{key}", f"unknown key{did_you_mean(key, PATH_KEYS)}; [presence] has "
+                           "points (the total) or tables [presence.<region>] with points")
+        check_region_name(key, ctx.source, f"key 'presence.{key}'")
+        regional[key] = _path(ctx, value, f"presence.{key}", True)
+    if total is not None and regional:
+        raise ctx.fail("presence", "give either [presence] points (the total) or [presence.<region>] "
+                       "tables, not both: the total follows from the regions")
+    if total is None and not regional:
+        raise ctx.fail("presence", "expected points = [...] (the total) or tables [presence.<region>]")
+    return total, regional
+
+
+def _regions(ctx: _Ctx, table: dict, where: str) -> tuple[str, ...] | None:
+    """An event's or shock's optional `regions = ["iraq", ...]`."""
+    if "regions" not in table:
+        return None
+    raw = table["regions"]
+    if not isinstance(raw, list) or not raw or not all(isinstance(r, str) for r in raw):
+        raise ctx.fail(f"{where}.regions", 'expected a non-empty list of region names, e.g. ["iraq"]')
+    if len(set(raw)) != len(raw):
+        raise ctx.fail(f"{where}.regions", "names a region twice")
+    for name in raw:
+        check_region_name(name, ctx.source, f"key '{where}.regions'")
+    return tuple(raw)
+
+
 def _event(ctx: _Ctx, raw: Any, where: str) -> EventSpec:
     table = _check_keys(ctx, raw, EVENT_KEYS, where, required=("kind", "date"))
     kind = table["kind"]
@@ -254,7 +304,7 @@ def _event(ctx: _Ctx, raw: Any, where: str) -> EventSpec:
                            "belong to decapitations")
     elif effect is not None:
         raise ctx.fail(f"{where}.effect", "expected a fitted group name or a table of priors")
-    return EventSpec(kind, date, end, name, group, prior)
+    return EventSpec(kind, date, end, name, group, prior, _regions(ctx, table, where))
 
 
 def _shock(ctx: _Ctx, raw: Any, where: str) -> ShockSpec:
@@ -266,7 +316,8 @@ def _shock(ctx: _Ctx, raw: Any, where: str) -> ShockSpec:
     end = _date(ctx, table["end"], f"{where}.end") if "end" in table else None
     if end is not None and end.first < date.last:
         raise ctx.fail(f"{where}.end", "the end comes before the start")
-    return ShockSpec(parameter, date, end, _value(ctx, table["factor"], f"{where}.factor", True))
+    return ShockSpec(parameter, date, end, _value(ctx, table["factor"], f"{where}.factor", True),
+                     _regions(ctx, table, where))
 
 
 def parse_scenario(text: str, source: str) -> Scenario:
@@ -292,7 +343,7 @@ def parse_scenario(text: str, source: str) -> Scenario:
     if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= MAX_HORIZON:
         raise ctx.fail("horizon.months", f"expected a whole number of months from 1 to {MAX_HORIZON}")
     start = _date(ctx, horizon["start"], "horizon.start").first if "start" in horizon else None
-    presence = _path(ctx, data["presence"], "presence", True) if "presence" in data else None
+    presence, presence_by_region = _presence(ctx, data["presence"]) if "presence" in data else (None, {})
     covariates = {}
     raw_cov = data.get("covariates", {})
     if not isinstance(raw_cov, dict):
@@ -310,7 +361,42 @@ def parse_scenario(text: str, source: str) -> Scenario:
         events=tuple(_event(ctx, e, f"events[{i}]") for i, e in enumerate(events)),
         shocks=tuple(_shock(ctx, s, f"shocks[{i}]") for i, s in enumerate(shocks)),
         source=source, sha256=hashlib.sha256(text.encode()).hexdigest(),
+        presence_by_region=presence_by_region,
     )
+
+
+def regional_keys(scenario: Scenario) -> list[str]:
+    """The scenario's keys that act per region ([presence.<region>], scoped events and shocks)."""
+    keys = [f"presence.{name}" for name in scenario.presence_by_region]
+    keys += [f"events[{i}].regions" for i, e in enumerate(scenario.events) if e.regions is not None]
+    keys += [f"shocks[{i}].regions" for i, s in enumerate(scenario.shocks) if s.regions is not None]
+    return keys
+
+
+def check_regions(scenario: Scenario, regions: Sequence[str], regional_model: bool = False) -> None:
+    """Every region the scenario names must be one of the data's `regions` ("did you mean").
+
+    Until a model simulates each region (`regional_model`), per-region keys are refused:
+    a model of the total would silently ignore them.
+    """
+    regions = list(regions)
+    named = [(f"presence.{n}", n) for n in scenario.presence_by_region]
+    for part, items in (("events", scenario.events), ("shocks", scenario.shocks)):
+        named += [(f"{part}[{i}].regions", n) for i, item in enumerate(items) for n in item.regions or ()]
+    for key, name in named:
+        if regions == [ALL]:
+            raise InputError(scenario.source, f"the data name no regions, so a scenario cannot name "
+                             f"region {name!r}" + ("; use [presence] for the total"
+                                                  if key.startswith("presence") else ""),
+                             where=f"key '{key}'")
+        if name not in regions:
+            raise InputError(scenario.source, f"unknown region {name!r}{did_you_mean(name, regions)}; the "
+                             f"data have regions {', '.join(regions)}", where=f"key '{key}'")
+    keys = regional_keys(scenario)
+    if keys and not regional_model:
+        raise InputError(scenario.source, "this model forecasts the total of the regions, so a per-region "
+                         "path or scope cannot act yet; use [presence] for the total and leave out "
+                         "'regions'", where=f"key '{keys[0]}'")
 
 
 def load_scenario(path: str | Path) -> Scenario:
