@@ -17,6 +17,7 @@ from forecast.core.predictive_checks import outside_central, tail_probabilities
 from forecast.data.dataset import Dataset
 from forecast.families import Family
 from forecast.reporting import plots
+from forecast.reporting.ensemble_section import ensemble_section
 from forecast.reporting.html import Figures, page
 from forecast.reporting.html import table as _table
 from forecast.scenarios import summaries
@@ -66,22 +67,6 @@ def _plain_words(idata: az.InferenceData, family: Family) -> str:
             items.append(line + ".</li>")
     items += family.describe(idata)
     return "<h2>What the numbers mean and assume</h2><ul>" + "".join(items) + "</ul>"
-
-
-def _ensemble_section(manifest: dict[str, Any]) -> str:
-    """The stacking weights of an ensemble run (empty for a single model)."""
-    ensemble = manifest.get("ensemble")
-    if not ensemble:
-        return f"<p>Model: {html.escape(str(manifest.get('model', 'unknown')))}.</p>"
-    table = pd.DataFrame(ensemble["loo"])
-    notes = "".join(f"<li>{html.escape(m)}: {len(ids)} observation(s) with Pareto k &gt; 0.7 "
-                    f"({html.escape(', '.join(ids))}): its LOO estimate is unreliable there.</li>"
-                    for m, ids in ensemble.get("pareto_k_above_0.7", {}).items() if ids)
-    return ("<h2>Models and their weights</h2><p>The forecasts mix several model families, each "
-            "draw taken from one model in proportion to its stacking weight (the weights that "
-            "maximise the leave-one-out predictive density of the mix). The parameter sections "
-            f"below describe the model with the largest weight, {html.escape(ensemble['lead_model'])}."
-            "</p>" + _table(table, 3) + (f"<ul>{notes}</ul>" if notes else ""))
 
 
 def _first_attack_table(first: pd.DataFrame) -> pd.DataFrame:
@@ -187,7 +172,7 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
     parts = [
         "<h1>Militia attacks on US forces: scenario forecast</h1>",
         _verdict_banner(manifest),
-        _ensemble_section(manifest),
+        ensemble_section(manifest),
         _plain_words(idata, family),
         "<h2>What was asked</h2>",
         f"<p>Scenarios: {', '.join(draws['scenario'].values)}. Horizon: {months[0]} to {months[-1]} "
