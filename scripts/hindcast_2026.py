@@ -98,10 +98,13 @@ def what_happened(full) -> str:
     )
 
 
-def ratio_draws(family, posterior, definition: str, full_priors, n: int, rng) -> np.ndarray | None:
+def ratio_draws(family, posterior, definition: str, full_priors, full_definitions: list[str], n: int,
+                rng) -> np.ndarray | None:
     """The counter's reporting ratio: its posterior if fitted before 2026, else its prior."""
     if definition == family.dataset.reference:
         return np.ones(n)
+    if definition not in full_definitions:
+        return None     # a count of something else (claims, all targets): no ratio to attacks on US forces
     if "log_ratio" in posterior and definition in posterior["log_ratio"]["definition"].values:
         return np.exp(posterior["log_ratio"].sel(definition=definition).values.ravel())
     spec = full_priors.get("reporting_ratio", definition)
@@ -138,7 +141,8 @@ def main() -> int:
         simulated = sim.simulate(scenario, args.seed)
         background, rate = simulated["background"], simulated["future_rate"]
         for row in rows.itertuples():
-            ratio = ratio_draws(family, posterior, row.definition, full_priors, rate.shape[0], rng)
+            ratio = ratio_draws(family, posterior, row.definition, full_priors, full.definitions,
+                                rate.shape[0], rng)
             record = {"scenario": name, "id": row.id, "use": row.use, "definition": row.definition,
                       "start": row.start.date(), "end": row.end.date(), "bound": row.bound,
                       "reported_lo": row.lo, "reported_hi": row.hi}
