@@ -179,15 +179,57 @@ def test_exact_loo_refit_drops_the_row_and_scores_it_under_the_refit(write):
 
     def fit_one(data):
         seen.append(len(data.fitted))
+        assert np.isinf(data.fitted["hi"]).sum() == 1                 # the left-out row only
         return idata                                   # a "refit" that returns the same posterior
 
     wrapper = LeaveOneOutRefit(dataset, fit_one, idata)
     data_ex, row_id = wrapper.sel_observations(np.array([3]))
-    assert row_id == ids[3] and len(data_ex.fitted) == 11 and row_id not in set(data_ex.fitted["id"])
+    left_out = data_ex.fitted[data_ex.fitted["id"] == row_id].iloc[0]
+    assert row_id == ids[3] and (left_out["lo"], left_out["hi"]) == (0, np.inf)   # says nothing
+    assert dataset.fitted["lo"].iloc[3] == y[3]                       # the original is untouched
     np.testing.assert_allclose(wrapper.log_likelihood__i(row_id, idata).values, loglik[..., 3])
     loo = az.loo(idata, pointwise=True)
     exact = az.reloo(wrapper, loo_orig=loo, k_thresh=-np.inf, verbose=False)   # refit every row
-    assert seen == [11] * 12
+    assert seen == [12] * 12
     lppd = np.log(np.exp(loglik).mean(axis=(0, 1)))
     np.testing.assert_allclose(exact.loo_i.values, lppd)
     assert (exact.pareto_k.values == 0).all()
+
+
+def test_exact_loo_of_the_only_row_of_a_definition_draws_its_ratio_from_the_prior(write):
+    """The refit keeps the definition, so its ratio is sampled from the prior alone (no
+    KeyError, and no row dropped from the comparison)."""
+    from forecast.data.loaders import load_dataset
+    from forecast.families.latent_ar.exact_loo import LeaveOneOutRefit
+
+    rows = ["start,end,count,bound,definition,use"]
+    rows += [f"2022-{m:02d},2022-{m:02d},{4 + m % 3},exact,dod,fit" for m in range(1, 13)]
+    rows += ["2022-03,2022-05,20,exact,jinsa,fit"]          # jinsa's only row
+    dataset = load_dataset(str(write("obs.csv", "\n".join(rows) + "\n")))
+    assert dataset.definitions == ["dod", "jinsa"]
+    rng = np.random.default_rng(5)
+    prior_log_ratio = rng.normal(0.3, 0.5, (2, 100))
+
+    def fit_one(data):
+        # like the model: one ratio per non-reference definition that has fitted rows
+        post = {"rate": rng.gamma(40.0, 0.1, (2, 100, data.axis.n))}
+        coords = {"bin": data.axis.labels, "definition": data.definitions[1:]}
+        dims = {"rate": ["bin"]}
+        if data.definitions[1:]:
+            post["log_ratio"] = prior_log_ratio[..., None]
+            dims["log_ratio"] = ["definition"]
+        return az.from_dict(posterior=post, coords=coords, dims=dims)
+
+    ids = list(dataset.fitted["id"])
+    original = az.from_dict(posterior={"x": rng.normal(size=(2, 100))},
+                            log_likelihood={"obs": rng.normal(size=(2, 100, len(ids)))},
+                            coords={"observation": ids}, dims={"obs": ["observation"]})
+    wrapper = LeaveOneOutRefit(dataset, fit_one, original)
+    jinsa_row = ids.index(dataset.fitted.loc[dataset.fitted["definition"] == "jinsa", "id"].iloc[0])
+    data_ex, row_id = wrapper.sel_observations(np.array([jinsa_row]))
+    assert data_ex.definitions == ["dod", "jinsa"]
+    refit = wrapper.sample(data_ex)
+    logp = wrapper.log_likelihood__i(row_id, refit).values
+    weights = dataset.weights(dataset.fitted.iloc[[jinsa_row]])[0]
+    mu = (refit.posterior["rate"].values @ weights) * np.exp(prior_log_ratio)
+    np.testing.assert_allclose(logp, stats.poisson.logpmf(20, mu))

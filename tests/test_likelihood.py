@@ -6,7 +6,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
-from scipy import stats
+from scipy import special, stats
 
 from forecast.core.likelihood import IntervalTable, interval_logp, interval_logp_numpy
 
@@ -22,10 +22,10 @@ def brute_force(lo, hi, mu):
     return np.log(stats.poisson.pmf(np.arange(lo, top + 1), mu).sum())
 
 
-def compiled(table):
+def compiled(table, mode=None):
     mu = pt.dvector("mu")
     logp = interval_logp(mu, table)
-    return pytensor.function([mu], [logp, pt.grad(logp.sum(), mu)])
+    return pytensor.function([mu], [logp, pt.grad(logp.sum(), mu)], mode=mode)
 
 
 def test_interval_logp_equals_brute_force_summation():
@@ -80,3 +80,53 @@ def test_numpy_reference_stays_finite_and_exact_far_below_the_interval():
     got = interval_logp_numpy(mu, lo, hi)
     assert np.isfinite(got).all()
     np.testing.assert_allclose(got, graph, rtol=1e-9)
+
+
+def exact_log_sf(lo: float, mu: float) -> float:
+    """log P(Y >= lo) by summing the pmf (below lo, where scipy's logsf underflows to -inf
+    from about lo = 700 / mu) or by scipy (at and above lo, where it is near 1)."""
+    if mu >= lo:
+        return float(stats.poisson.logsf(lo - 1, mu))
+    ks = lo + np.arange(int(12 * np.sqrt(lo) + 200))
+    return float(special.logsumexp(stats.poisson.logpmf(ks, mu)))
+
+
+LARGE_LO = np.array([1, 2, 7, 40, 204, 999, 1000, 3600, 3800, 10_000, 30_000, 100_000])
+RATIOS = np.concatenate([[1e-3, 0.01, 0.1, 0.3, 0.5, 0.7], np.linspace(0.8, 1.2, 9), [1.5, 3.0, 10.0]])
+
+
+def _grid() -> tuple[np.ndarray, np.ndarray]:
+    lo, ratio = np.meshgrid(LARGE_LO, RATIOS, indexing="ij")
+    return lo.ravel(), (lo * ratio).ravel()
+
+
+@pytest.mark.parametrize("mode", ["FAST_RUN", "NUMBA"])   # PyTensor's C and numba backends
+def test_open_interval_is_finite_and_exact_for_large_lo_on_both_sides_of_mu(mode):
+    lo, mu = _grid()
+    logp, grad = compiled(IntervalTable.build(lo, np.full(lo.shape, np.inf)), mode)(mu)
+    expected = np.array([exact_log_sf(a, m) for a, m in zip(lo, mu)])
+    assert np.isfinite(logp).all() and np.isfinite(grad).all()
+    np.testing.assert_allclose(logp, expected, rtol=1e-8, atol=1e-9)
+    # where scipy's own logsf is finite it agrees too
+    scipy = stats.poisson.logsf(lo - 1, mu)
+    ok = np.isfinite(scipy)
+    assert (~ok).sum() > 0     # the grid reaches where scipy's logsf underflows
+    np.testing.assert_allclose(logp[ok], scipy[ok], rtol=1e-8, atol=1e-9)
+    # d/dmu P(Y >= lo) = P(Y = lo - 1): the gradient is exact, not merely finite
+    np.testing.assert_allclose(grad, np.exp(stats.poisson.logpmf(lo - 1, mu) - expected),
+                               rtol=1e-6, atol=1e-12)
+
+
+def test_numpy_open_interval_is_finite_and_exact_on_the_same_grid():
+    lo, mu = _grid()
+    got = interval_logp_numpy(mu, lo, np.full(lo.shape, np.inf))
+    expected = np.array([exact_log_sf(a, m) for a, m in zip(lo, mu)])
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, expected, rtol=1e-8, atol=1e-9)
+
+
+def test_open_interval_gradient_is_finite_at_the_old_underflow():
+    # lo = 3,800: the incomplete gamma function underflowed (log -inf, gradient +inf)
+    mu = np.array([1900.0, 2500.0, 3000.0, 3700.0])
+    logp, grad = compiled(IntervalTable.build(np.full(4, 3800), np.full(4, np.inf)))(mu)
+    assert np.isfinite(logp).all() and np.isfinite(grad).all() and (grad > 0).all()

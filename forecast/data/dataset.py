@@ -37,6 +37,9 @@ EVENT_KINDS = (
     "decapitation", "leadership_change", "us_strike", "militia_truce", "state_missile_strike",
     "mass_casualty_attack", "diplomatic", "troop_change", "election", "regional_war", "other",
 )
+# Acts whose modelled effect starts on their date and does not end with them (the kinds whose
+# EffectKind has ends_with_event=False in forecast.core.effects; a test keeps the two in step)
+ACT_KINDS = ("decapitation", "us_strike")
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ is kept in `Dataset.observations` for real-time evaluation and never enters the 
 from __future__ import annotations
 
 import math
+import warnings
 from importlib import resources
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.data.dataset import (
+    ACT_KINDS,
     BOUNDS,
     EVENT_KINDS,
     MAX_INTERVAL_WIDTH,
@@ -55,24 +57,40 @@ def bundled_dir() -> Path:
     return Path(str(resources.files("forecast.data") / "files"))
 
 
-def load_events(path: str | Path) -> pd.DataFrame:
-    """Events CSV `date,kind[,name][,end_date]` (extra descriptive columns are kept)."""
+def load_events(path: str | Path, *, warn_act_ends: bool = True) -> pd.DataFrame:
+    """Events CSV `date,kind[,name][,end_date]` (extra descriptive columns are kept).
+
+    A YYYY-MM `end_date` runs through the month's last day. On an act (ACT_KINDS: a killing,
+    a strike) `end_date` can only record the act's last day: its effect starts on `date` and
+    decays, it does not stop at `end_date`. Such rows are kept and, unless `warn_act_ends` is
+    False (the bundled file, whose README states the rule), named in one warning, since whoever
+    wrote the end may have meant the effect to stop there.
+    """
     path = Path(path)
     frame = read_csv(path, required=("date", "kind"), allow_extra=True)
     rows = []
+    act_ends: list[str] = []
     for i, rec in enumerate(frame.to_dict("records"), start=2):
         date = parse_date(rec["date"], path, i, "date")
         end = rec.get("end_date", "").strip()
-        end_date = parse_date(end, path, i, "end_date") if end else pd.NaT
+        end_date = parse_date(end, path, i, "end_date", last_day=True) if end else pd.NaT
         if end and end_date < date:
             raise InputError(path, f"end_date {end} is before date {rec['date']}", where=f"row {i}")
         kind = rec["kind"].strip()
         if kind not in EVENT_KINDS:
             raise InputError(path, f"unknown event kind {kind!r}{did_you_mean(kind, EVENT_KINDS)}; "
                              f"expected one of {', '.join(EVENT_KINDS)}", where=f"row {i}, column 'kind'")
+        if end and kind in ACT_KINDS:
+            act_ends.append(f"{i} ({kind})")
         name = check_text(rec.get("name", "").strip() or kind, path, i, "name", max_len=80)
         rows.append({"date": date, "end_date": end_date, "kind": kind, "name": name,
                      "summary": rec.get("summary", ""), "source": rec.get("source", "")})
+    if act_ends and warn_act_ends:
+        warnings.warn(
+            f"{path}: rows {', '.join(act_ends)} give an end_date, which the model does not use for "
+            f"these kinds: the effect of a {' or '.join(ACT_KINDS)} starts on its date and decays "
+            "from there, it does not stop at end_date. For a state with an end (a truce, a war) use "
+            "militia_truce or regional_war.", stacklevel=2)
     return pd.DataFrame(rows)
 
 
@@ -85,9 +103,8 @@ def _published(text: str, end: pd.Timestamp, path: Path, row: int) -> pd.Timesta
     text = text.strip()
     if not text:
         return end
-    date = parse_date(text, path, row, "published")
-    if len(text) == 7:  # YYYY-MM: some day in that month, so its last day
-        date = date + pd.offsets.MonthEnd(0)
+    # YYYY-MM: some day in that month, so its last day
+    date = parse_date(text, path, row, "published", last_day=True)
     if date < end:
         # a count cannot be public before the last day it counts has passed
         raise InputError(path, f"published {text} is before the end of the row's span "
@@ -107,10 +124,7 @@ def load_observations(path: str | Path, regions: list[str] | None = None) -> pd.
     rows = []
     for i, rec in enumerate(frame.to_dict("records"), start=2):
         start = parse_date(rec["start"], path, i, "start")
-        end_text = rec["end"].strip()
-        end = parse_date(end_text, path, i, "end")
-        if len(end_text) == 7:  # YYYY-MM: through the end of that month
-            end = end + pd.offsets.MonthEnd(0)
+        end = parse_date(rec["end"], path, i, "end", last_day=True)  # YYYY-MM: through its last day
         if end < start:
             raise InputError(path, f"end {rec['end']} is before start {rec['start']}", where=f"row {i}")
         count = parse_count(rec["count"], path, i, "count")
@@ -196,7 +210,8 @@ def load_bundled(events: str | Path | None = None) -> Dataset:
     event_file = Path(events) if events else folder / "events.csv"
     files = (folder / "observations.csv", folder / "presence.csv", event_file)
     dataset = Dataset(
-        name=BUNDLED_NAME, axis=axis, observations=obs, events=load_events(event_file),
+        name=BUNDLED_NAME, axis=axis, observations=obs,
+        events=load_events(event_file, warn_act_ends=events is not None),
         reference="dod_facility_attacks", files=files, **_regional_fields(obs, presence),
     )
     check_counts_where_present(dataset, str(folder / "observations.csv"))

@@ -65,7 +65,10 @@ def read_csv(path: str | Path, required: tuple[str, ...], optional: tuple[str, .
     return frame
 
 
-def parse_date(value: str, path: Path, row: int, column: str, *, month_ok: bool = True) -> pd.Timestamp:
+def parse_date(value: str, path: Path, row: int, column: str, *, month_ok: bool = True,
+               last_day: bool = False) -> pd.Timestamp:
+    """A YYYY-MM-DD (or YYYY-MM) date. A bare month is its first day, or its last day when
+    `last_day` (an end or a publication date: through the end of that month)."""
     value = value.strip()
     ok = DAY_RE.match(value) or (month_ok and MONTH_RE.match(value))
     if not ok:
@@ -77,6 +80,8 @@ def parse_date(value: str, path: Path, row: int, column: str, *, month_ok: bool 
     except (ValueError, OverflowError):
         raise InputError(path, f"{value!r} is not a calendar date",
                          where=f"row {row}, column '{column}'") from None
+    if last_day and MONTH_RE.match(value):
+        stamp = stamp + pd.offsets.MonthEnd(0)
     if not EARLIEST <= stamp <= LATEST:
         raise InputError(path, f"date {value} is outside {EARLIEST.year}-{LATEST.year}",
                          where=f"row {row}, column '{column}'")

@@ -30,7 +30,10 @@
     factor = { lognormal = [0.0, 0.3] }
 
 Values may be numbers or distributions ({normal|uniform|lognormal|triangular = [...]});
-dates may be "YYYY-MM", "YYYY-MM-DD" or {uniform = [date, date]}. Paths are linear
+dates may be "YYYY-MM", "YYYY-MM-DD" or {uniform = [date, date]}; a "YYYY-MM" is the month's
+first day, except as an `end`, where it is the month's last day. Only states (militia_truce,
+regional_war) and shocks take an `end`: a decapitation's or a US strike's effect starts on its
+date and decays. Paths are linear
 between points and flat after the last one; before the first point they run from the
 last observed value; a region without a path keeps its last observed presence.
 `check_regions` checks the region names against the data's, once the data are known.
@@ -50,6 +53,7 @@ from typing import Any
 
 import pandas as pd
 
+from forecast.core.effects import MODELLED_KINDS
 from forecast.data.regions import ALL, check_region_name
 from forecast.errors import InputError, did_you_mean
 
@@ -166,13 +170,15 @@ def _check_keys(ctx: _Ctx, table: Any, allowed: tuple[str, ...], where: str, req
     return table
 
 
-def _date(ctx: _Ctx, raw: Any, where: str) -> DateSpec:
+def _date(ctx: _Ctx, raw: Any, where: str, *, end: bool = False) -> DateSpec:
+    """A date or a uniform range of dates. A YYYY-MM month is its first day, or its last day
+    for an `end` (an event or shock that ends in March runs through 31 March)."""
     if isinstance(raw, dict):
         _check_keys(ctx, raw, ("uniform",), where, required=("uniform",))
         pair = raw["uniform"]
         if not (isinstance(pair, list) and len(pair) == 2):
             raise ctx.fail(f"{where}.uniform", "expected [first date, last date]")
-        first, last = (_date(ctx, v, f"{where}.uniform").first for v in pair)
+        first, last = (_date(ctx, v, f"{where}.uniform", end=end).first for v in pair)
         if last < first:
             raise ctx.fail(f"{where}.uniform", "dates are out of order (last before first)")
         return DateSpec(first, last)
@@ -182,6 +188,8 @@ def _date(ctx: _Ctx, raw: Any, where: str) -> DateSpec:
         stamp = pd.Timestamp(raw + ("-01" if len(raw) == 7 else ""))
     except (ValueError, OverflowError):
         raise ctx.fail(where, f"{raw!r} is not a calendar date") from None
+    if end and len(raw) == 7:
+        stamp = stamp + pd.offsets.MonthEnd(0)
     if not pd.Timestamp("1990-01-01") <= stamp <= pd.Timestamp("2100-12-31"):
         raise ctx.fail(where, f"date {raw} is outside 1990-2100")
     return DateSpec(stamp, stamp)
@@ -286,7 +294,12 @@ def _event(ctx: _Ctx, raw: Any, where: str) -> EventSpec:
         raise ctx.fail(f"{where}.kind", f"unknown event kind {kind!r}{did_you_mean(str(kind), EVENT_KINDS)}"
                        f"; scenario events can be {', '.join(EVENT_KINDS)}")
     date = _date(ctx, table["date"], f"{where}.date")
-    end = _date(ctx, table["end"], f"{where}.end") if "end" in table else None
+    if "end" in table and not MODELLED_KINDS[kind].ends_with_event:
+        raise ctx.fail(f"{where}.end", f"a {kind} is an act whose effect starts on its date and "
+                       "decays; it does not end with an end date, which would be ignored. Remove "
+                       "'end' (for a state that ends, such as a truce or a war, use militia_truce "
+                       "or regional_war)")
+    end = _date(ctx, table["end"], f"{where}.end", end=True) if "end" in table else None
     if end is not None and end.first < date.last:
         raise ctx.fail(f"{where}.end", "the end comes before the start")
     name = table.get("name", f"scenario_{kind}")
@@ -313,7 +326,7 @@ def _shock(ctx: _Ctx, raw: Any, where: str) -> ShockSpec:
     if not isinstance(parameter, str):
         raise ctx.fail(f"{where}.parameter", "expected a parameter name")
     date = _date(ctx, table["date"], f"{where}.date")
-    end = _date(ctx, table["end"], f"{where}.end") if "end" in table else None
+    end = _date(ctx, table["end"], f"{where}.end", end=True) if "end" in table else None
     if end is not None and end.first < date.last:
         raise ctx.fail(f"{where}.end", "the end comes before the start")
     return ShockSpec(parameter, date, end, _value(ctx, table["factor"], f"{where}.factor", True),

@@ -3,9 +3,17 @@
 The latent AR model gives each bin its own latent value, so an observation pulls its own
 rate towards itself and PSIS importance weights degenerate (high Pareto k): its elpd_loo
 is then too optimistic. For such observations ArviZ's `reloo` refits the model without the
-observation and scores it under that posterior. Here an observation is left out by
-turning its row into a check row (its bins become unknown to the likelihood), and it is
-scored by its own interval likelihood under the refitted rates.
+observation and scores it under that posterior. Here an observation is left out by keeping
+its row but making it say nothing: "at least 0" (P = 1 whatever the rate), so the refit has
+the same parameters as the fit, and the row is scored by its own interval likelihood under
+the refitted rates.
+
+Keeping the row matters when it is the only fitted row of its counting definition: without
+it nothing in the data informs that definition's reporting ratio, so the refit draws the
+ratio from its prior alone, which is exactly the ratio's distribution given the other rows.
+(Turning the row into a check row dropped the definition from the refit, whose posterior
+then had no ratio to score the row with: a KeyError. Leaving such rows out of the comparison
+instead would score the models on different observations.)
 """
 
 from __future__ import annotations
@@ -35,7 +43,8 @@ class LeaveOneOutRefit(az.SamplingWrapper):
     def sel_observations(self, idx):
         row_id = self.ids[int(np.ravel(idx)[0])]
         obs = self.dataset.observations.copy()
-        obs.loc[obs["id"] == row_id, "use"] = "check"
+        row = obs["id"] == row_id
+        obs.loc[row, ["bound", "count", "lo", "hi"]] = ["at_least", 0, 0, np.inf]
         return replace(self.dataset, observations=obs), row_id
 
     def sample(self, modified_observed_data):
