@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import xarray as xr
 
+from forecast.config import RunConfig
+from forecast.data.dataset import Dataset
 from forecast.errors import InputError, MissingCapability
-from forecast.families import Family, families_with
-from forecast.scenarios.spec import Scenario
-from forecast.scenarios.toolkit import ScenarioSimulator
+from forecast.families import Family, families_with, make_family
+from forecast.scenarios.spec import DateSpec, Scenario, load_scenario, load_scenarios
+from forecast.scenarios.toolkit import Horizon, ScenarioSimulator
 
 
 def check_horizons(scenarios: list[Scenario]) -> None:
@@ -32,6 +36,72 @@ def check_scenarios(family: Family, scenarios: list[Scenario],
             checker.check(scenario)
         except MissingCapability as exc:
             raise exc.with_owners(families_with(exc.capability)) from None
+
+
+def prepare_scenarios(config: RunConfig, alone: bool = False) -> tuple[list[Scenario], Dataset, list[Family]]:
+    """Load and check scenario files, data and model: everything that can fail before sampling.
+
+    `alone` (validating files): a baseline that is not among the files is checked when its
+    file lies beside the scenario (`<baseline>.toml`), and otherwise left unchecked.
+    """
+    config.check()
+    scenarios = load_scenarios(list(config.scenarios), baselines_required=not alone)
+    if alone:
+        scenarios = scenarios + _baselines_beside(scenarios)
+    dataset = config.data.load()
+    families = [make_family(name, dataset, config.priors) for name in config.model_names]
+    for family in families:
+        check_scenarios(family, scenarios)
+    return scenarios, dataset, families
+
+
+def _baselines_beside(scenarios: list[Scenario]) -> list[Scenario]:
+    """The files of baselines not given, where they lie beside the scenario that names them."""
+    names = {s.name for s in scenarios}
+    found: list[Scenario] = []
+    for s in scenarios:
+        if s.baseline is None or s.baseline in names:
+            continue
+        path = Path(s.source).parent / f"{s.baseline}.toml"
+        if path.is_file():
+            baseline = load_scenario(path)
+            if baseline.name == s.baseline:
+                found.append(baseline)
+                names.add(baseline.name)
+    return found
+
+
+def horizon_warnings(scenario: Scenario, dataset: Dataset) -> list[str]:
+    """Dates of events, shocks and path points that lie (or may lie) after the horizon's end.
+
+    Not errors: an event after the horizon simply has no effect, a point after it shapes the
+    path only up to the horizon's end. Dates before the start are errors (`check`).
+    """
+    horizon = Horizon.for_scenario(dataset.axis, scenario)
+    end = horizon.future.ends[-1]
+    last_month = horizon.future.labels[-1]
+
+    def after(date: DateSpec) -> str | None:
+        if date.first > end:
+            return f"{date.first.date()} is after the horizon ends ({last_month})"
+        if date.last > end:
+            return f"{date.first.date()}..{date.last.date()} may fall after the horizon ends ({last_month})"
+        return None
+
+    found: list[str] = []
+    for i, event in enumerate(scenario.events):
+        if (why := after(event.date)) is not None:
+            found.append(f"events[{i}].date {why}: the event has no effect then")
+    for i, shock in enumerate(scenario.shocks):
+        if (why := after(shock.date)) is not None:
+            found.append(f"shocks[{i}].date {why}: the shock has no effect then")
+    paths = [("presence", scenario.presence),
+             *((f"covariates.{k}", v) for k, v in scenario.covariates.items())]
+    for name, path in paths:
+        for i, (date, _) in enumerate(path.points if path is not None else ()):
+            if (why := after(date)) is not None:
+                found.append(f"{name}.points[{i}].date {why}: only the path up to then is used")
+    return found
 
 
 def simulate_scenarios(model: Family, posterior: xr.Dataset, scenarios: list[Scenario],

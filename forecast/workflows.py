@@ -35,7 +35,7 @@ from forecast.fitting import (
 from forecast.reporting.scenario_report import write_report
 from forecast.scenarios.spec import Scenario, load_scenarios
 from forecast.scenarios.summaries import write_tables
-from forecast.simulation import check_scenarios, simulate_scenarios
+from forecast.simulation import prepare_scenarios, simulate_scenarios
 
 
 def fit_for_config(config: RunConfig, dataset: Dataset, model_name: str | None = None) -> FitResult:
@@ -64,17 +64,6 @@ def fit_only(config: RunConfig, out: str | Path | None = None) -> tuple[Path, st
                                  extra={"config": config.to_manifest(), **_run_times(started)})
     gate(result, config.allow_unconverged)
     return path, status
-
-
-def prepare_scenarios(config: RunConfig) -> tuple[list[Scenario], Dataset, list[Family]]:
-    """Load and check scenario files, data and model: everything that can fail before sampling."""
-    config.check()
-    scenarios = load_scenarios(list(config.scenarios))
-    dataset = config.data.load()
-    families = [make_family(name, dataset, config.priors) for name in config.model_names]
-    for family in families:
-        check_scenarios(family, scenarios)
-    return scenarios, dataset, families
 
 
 def run_scenarios(config: RunConfig, out: str | Path | None = None, report: bool = True) -> Path:

@@ -12,11 +12,13 @@ explosive over the horizon; rates are capped at RATE_CAP and the capped share re
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from forecast.families.hawkes.kernels import kernel_weights_numpy
+from forecast.lazy import lazy_module
 from forecast.scenarios.spec import Scenario
 from forecast.scenarios.toolkit import RATE_CAP, ScenarioSimulator
+
+stats = lazy_module("scipy.stats")   # slow to import; scenario checks never need it
 
 SHOCKS = {"rate_multiplier": "multiplies the background (non-triggered) attack rate",
           "branching_multiplier": "multiplies the branching ratio eta (escalation dynamic)"}

@@ -14,11 +14,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import arviz as az
 import numpy as np
 import pandas as pd
-import pymc as pm
-import pytensor.tensor as pt
 import xarray as xr
 
 from forecast.core.effects import MODELLED_KINDS
@@ -27,9 +24,12 @@ from forecast.core.likelihood import IntervalTable, interval_logp, interval_logp
 from forecast.core.predictive import PoissonMixture, Predictive
 from forecast.data.dataset import Dataset
 from forecast.families.base import Family
-from forecast.families.latent_ar.ar1_op import ar1_filter_op
 from forecast.families.latent_ar.simulate import SHOCKS, LatentARSimulator
+from forecast.lazy import lazy_module
 from forecast.scenarios.toolkit import observed_scenario
+
+# imported when a graph is built: the registry and the scenario checks need none of them
+az, pm, pt = lazy_module("arviz"), lazy_module("pymc"), lazy_module("pytensor.tensor")
 
 
 def parameter_families() -> dict[str, str]:
@@ -96,6 +96,8 @@ class LatentARModel(Family):
         return coords
 
     def build(self) -> pm.Model:
+        from forecast.families.latent_ar.ar1_op import ar1_filter_op
+
         ds = self.dataset
         fitted = ds.fitted
         n_bins = ds.axis.n
