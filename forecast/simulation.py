@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from forecast.config import RunConfig
@@ -119,9 +120,10 @@ def simulate_scenarios(model: Family, posterior: xr.Dataset, scenarios: list[Sce
                              "draw-months (rates not finite): a shock factor or effect prior of this "
                              "scenario is too wide to simulate (e.g. a lognormal with a huge sigma). "
                              "Nothing was written")
-    months = results[0]["labels"]
+    labels = list(results[0]["labels"])
+    # datetime months (as in posterior.nc); the text labels ride along for the tables
     coords = {"scenario": [s.name for s in scenarios], "draw": np.arange(simulator.draws.n),
-              "month": list(months)}
+              "month": pd.to_datetime(labels), "month_label": ("month", labels)}
 
     def stack(key: str) -> np.ndarray:
         return np.stack([r[key] for r in results])

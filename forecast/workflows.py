@@ -5,7 +5,6 @@ Everything that can fail is checked before any sampling; runs are written atomic
 
 from __future__ import annotations
 
-import shutil
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import arviz as az
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -32,6 +32,7 @@ from forecast.fitting import (
     verdict,
     write_fit_run,
 )
+from forecast.outputs import tidy_posterior
 from forecast.reporting.scenario_report import write_report
 from forecast.scenarios.spec import Scenario, load_scenarios
 from forecast.scenarios.summaries import write_tables
@@ -60,7 +61,8 @@ def fit_only(config: RunConfig, out: str | Path | None = None) -> tuple[Path, st
     target = runs.new_run_path(out, Path(config.runs_root), "fit")
     started = datetime.now(UTC)
     result = fit_for_config(config, dataset)
-    path, status = write_fit_run(result, target, config.allow_unconverged,
+    stored = replace(result, idata=tidy_posterior(result.idata, result.model.internal_variables))
+    path, status = write_fit_run(stored, target, config.allow_unconverged,
                                  extra={"config": config.to_manifest(), **_run_times(started)})
     gate(result, config.allow_unconverged)
     return path, status
@@ -106,13 +108,11 @@ def _run_single(config: RunConfig, scenarios: list[Scenario], dataset: Dataset, 
         if fit_manifest["priors"]["resolved"] != family.priors.to_dict():
             raise InputError(config.fit_dir, "this fit used other priors than --priors gives")
         fit_source = str(config.fit_dir)
-        posterior_file: Path | None = Path(config.fit_dir) / POSTERIOR
     else:
         result = fit_for_config(config, dataset, family.name)
         gate(result, config.allow_unconverged)
         idata, fit_manifest = result.idata, result.manifest
         fit_source = "cache" if result.reused else "new fit"
-        posterior_file = result.posterior_file
     status = verdict(fit_manifest, config.allow_unconverged)
 
     # simulate every scenario from the same draws and write the run
@@ -125,10 +125,7 @@ def _run_single(config: RunConfig, scenarios: list[Scenario], dataset: Dataset, 
         "scenarios": scenario_records(scenarios),
     }
     with runs.staged_run(out) as tmp:
-        if posterior_file is not None:   # the same bytes, without serialising them again
-            shutil.copyfile(posterior_file, tmp / POSTERIOR)
-        else:
-            idata.to_netcdf(str(tmp / POSTERIOR))
+        tidy_posterior(idata, family.internal_variables).to_netcdf(str(tmp / POSTERIOR))
         draws.to_netcdf(tmp / "scenarios.nc", engine="h5netcdf")
         manifest["tables"] = write_tables(draws, tmp)
         checks = write_checks(tmp, family, idata.posterior)
@@ -177,7 +174,8 @@ def _run_ensemble(config: RunConfig, scenarios: list[Scenario], dataset: Dataset
     }
     with runs.staged_run(out) as tmp:
         for name, idata in idatas.items():
-            idata.to_netcdf(str(tmp / f"posterior-{name}.nc"))
+            tidy_posterior(idata, results[name].model.internal_variables).to_netcdf(
+                str(tmp / f"posterior-{name}.nc"))
         draws.to_netcdf(tmp / "scenarios.nc", engine="h5netcdf")
         table.to_csv(tmp / "stacking.csv", index=False, float_format="%.6g")
         manifest["tables"] = write_tables(draws, tmp)
@@ -244,12 +242,16 @@ def rerun(run_dir: str | Path, out: str | Path | None, refit: bool) -> tuple[Pat
 
 
 def _same_draws(a: Path, b: Path) -> bool:
+    """The same draws (values; runs of older versions had text month coordinates)."""
     with xr.open_dataset(a, engine="h5netcdf") as x, xr.open_dataset(b, engine="h5netcdf") as y:
-        return all(x[v].equals(y[v]) for v in ("rate", "count", "presence"))
+        return all(np.array_equal(x[v].values, y[v].values, equal_nan=True)
+                   for v in ("rate", "count", "presence"))
 
 
 def _same_posterior(a: Path, b: Path) -> bool:
+    """The same draws of every variable both files hold (older runs also kept internal ones)."""
     if not b.exists():
         return False
     x, y = az.from_netcdf(a).posterior, az.from_netcdf(b).posterior
-    return all(x[v].equals(y[v]) for v in x.data_vars)
+    shared = set(x.data_vars) & set(y.data_vars)
+    return bool(shared) and all(np.array_equal(x[v].values, y[v].values, equal_nan=True) for v in shared)

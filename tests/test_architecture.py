@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("forecast.scenarios",),
     ("forecast.families",),
     ("forecast.fitting",),
-    ("forecast.simulation", "forecast.ensemble", "forecast.checks"),
+    ("forecast.simulation", "forecast.ensemble", "forecast.checks", "forecast.outputs"),
     ("forecast.reporting",),
     ("forecast.evaluation",),
     ("forecast.workflows",),

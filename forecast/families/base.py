@@ -64,6 +64,9 @@ class Family(ABC):
     uses_reporting_ratios: ClassVar[bool] = False
     # why `observation_predictives` gives None for a row (checks.csv and the report say it)
     unpredicted_reason: ClassVar[str] = "this model has no predictive for this row"
+    # sampler-internal posterior variables no reader needs (e.g. raw non-centred innovations
+    # behind a latent deterministic), left out of run folders' posterior.nc
+    internal_variables: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, dataset: Dataset, priors_file: str | Path | None = None) -> None:
         self.dataset = dataset

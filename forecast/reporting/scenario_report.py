@@ -88,13 +88,12 @@ def _first_attack_table(first: pd.DataFrame) -> pd.DataFrame:
     """Per scenario: P(first attack within 1, 3, 6 months) and P(none in the horizon)."""
     rows = []
     for scenario, group in first.groupby("scenario", sort=False):
-        months = group[group["months_until_first_attack"] != "none in horizon"]
-        steps = months["months_until_first_attack"].astype(int)
+        months = group[~group["censored"]]
+        steps = months["months_until_first_attack"]
         row = {"scenario": scenario}
         for k in (1, 3, 6):
             row[f"P(first attack within {k} months)"] = float(months["probability"][steps <= k].sum())
-        row["P(none in horizon)"] = float(group["probability"][group["months_until_first_attack"]
-                                                                == "none in horizon"].sum())
+        row["P(none in horizon)"] = float(group["probability"][group["censored"]].sum())
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -137,9 +136,9 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
     exceed_wide = exceed.pivot(index="scenario", columns="threshold", values="p_total_above")
     exceed_wide.columns = [f"P(total > {k})" for k in exceed_wide.columns]
     first = summaries.first_attack(draws)
-    p_none = first[first["months_until_first_attack"] == "none in horizon"][["scenario", "probability"]]
+    p_none = first[first["censored"]][["scenario", "probability"]]
     p_none = p_none.rename(columns={"probability": "P(no attack in horizon)"})
-    months = list(draws["month"].values)
+    months = summaries.month_labels(draws)
     parts = [
         "<h1>Militia attacks on US forces: scenario forecast</h1>",
         _verdict_banner(manifest),
@@ -230,7 +229,7 @@ def markdown_summary(draws: xr.Dataset, manifest: dict[str, Any]) -> str:
     """A short Markdown summary for pasting into a memo."""
     totals = summaries.total_summary(draws)
     contrasts = summaries.contrasts(draws)
-    months = list(draws["month"].values)
+    months = summaries.month_labels(draws)
     lines = [f"# Scenario forecast, {months[0]} to {months[-1]}", ""]
     if manifest.get("verdict") != "passed":
         lines += ["**WARNING: the fit failed its diagnostics gate; do not cite these numbers.**", ""]

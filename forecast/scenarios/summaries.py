@@ -17,13 +17,25 @@ def _quantiles(values: np.ndarray) -> dict[str, float]:
     return {"mean": float(np.mean(values)), **dict(zip(QUANTILES, map(float, qs)))}
 
 
+def month_labels(draws: xr.Dataset) -> list[str]:
+    """The forecast months as text ("2027-01"; weekly bins "2027-01-04"), from datetime or text coords."""
+    if "month_label" in draws.coords:
+        return [str(v) for v in draws["month_label"].values]
+    values = draws["month"].values
+    if np.issubdtype(values.dtype, np.datetime64):
+        stamps = pd.DatetimeIndex(values)
+        weekly = len(stamps) > 1 and (stamps[1] - stamps[0]).days == 7
+        return list(stamps.strftime("%Y-%m-%d" if weekly else "%Y-%m"))
+    return [str(v) for v in values]
+
+
 def monthly_summary(draws: xr.Dataset) -> pd.DataFrame:
     rows = []
     for s in draws["scenario"].values:
         counts = draws["count"].sel(scenario=s).values
         rates = draws["rate"].sel(scenario=s).values
         presence = draws["presence"].sel(scenario=s).values
-        for j, month in enumerate(draws["month"].values):
+        for j, month in enumerate(month_labels(draws)):
             row = {"scenario": s, "month": month, **_quantiles(counts[:, j]),
                    "rate_mean": float(rates[:, j].mean()), "rate_median": float(np.median(rates[:, j])),
                    "p_any_attack": float((counts[:, j] > 0).mean()),
@@ -82,16 +94,21 @@ def exceedance(draws: xr.Dataset) -> pd.DataFrame:
 
 
 def first_attack(draws: xr.Dataset) -> pd.DataFrame:
-    """Distribution of months until the first attack (1 = the first forecast month)."""
+    """Distribution of months until the first attack (1 = the first forecast month).
+
+    One row per scenario and month m (censored false: the first attack falls in month m),
+    and a last row with m = the horizon's length and censored true: no attack within the
+    horizon, so the first comes after it (right-censored, as survival tables write it).
+    """
     rows = []
     months = draws.sizes["month"]
     for s in draws["scenario"].values:
         hit = draws["count"].sel(scenario=s).values > 0
         first = np.where(hit.any(axis=1), hit.argmax(axis=1) + 1, 0)
         for m in range(1, months + 1):
-            rows.append({"scenario": s, "months_until_first_attack": str(m),
+            rows.append({"scenario": s, "months_until_first_attack": m, "censored": False,
                          "probability": float((first == m).mean())})
-        rows.append({"scenario": s, "months_until_first_attack": "none in horizon",
+        rows.append({"scenario": s, "months_until_first_attack": months, "censored": True,
                      "probability": float((first == 0).mean())})
     return pd.DataFrame(rows).round(DECIMALS)
 

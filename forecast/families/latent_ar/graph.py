@@ -78,6 +78,7 @@ class LatentARModel(Family):
     loo_note = "each observation moves its own latent value"
     unpredicted_reason = "the model has no ratio for this counting definition (not fitted)"
     supports_exact_loo = True
+    internal_variables = ("z",)      # the simulator continues `u`; `z` is its raw innovation
 
     @classmethod
     def parameter_families(cls) -> dict[str, str]:
