@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +106,15 @@ def horizon_warnings(scenario: Scenario, dataset: Dataset) -> list[str]:
     return found
 
 
+def scenario_events(scenario: Scenario) -> list[dict[str, str]]:
+    """A scenario's events and shocks as dated records (a range when the date is uncertain)."""
+    out = [{"name": e.name, "kind": e.kind, "first": str(e.date.first.date()),
+            "last": str(e.date.last.date())} for e in scenario.events]
+    out += [{"name": f"{s.parameter} shock", "kind": "shock", "first": str(s.date.first.date()),
+             "last": str(s.date.last.date())} for s in scenario.shocks]
+    return out
+
+
 def simulate_scenarios(model: Family, posterior: xr.Dataset, scenarios: list[Scenario],
                        seed: int) -> xr.Dataset:
     """Every scenario simulated from the same draws with common random numbers."""
@@ -142,6 +152,9 @@ def simulate_scenarios(model: Family, posterior: xr.Dataset, scenarios: list[Sce
                "baseline": ",".join(f"{s.name}:{s.baseline or ''}" for s in scenarios)},
     )
     data["baseline"] = ("scenario", [s.baseline or "" for s in scenarios])
+    # what the report shows beside the numbers: each scenario's words and its dated events
+    data["description"] = ("scenario", [s.description.strip() for s in scenarios])
+    data.attrs["scenario_events"] = json.dumps({s.name: scenario_events(s) for s in scenarios})
     data["capped_share"] = ("scenario", [r["capped_share"] for r in results],
                             {"long_name": "share of draw-months whose rate hit the cap"})
     return data

@@ -205,7 +205,8 @@ def rebuild_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     idata = az.from_netcdf(run_dir / (f"posterior-{lead}.nc" if lead else POSTERIOR))
     draws = xr.load_dataset(run_dir / "scenarios.nc", engine="h5netcdf")
     with runs.staged_run(target) as tmp:
-        write_report(tmp, idata, draws, manifest, dataset, family, checks_table(family, idata.posterior))
+        write_report(tmp, idata, draws, manifest, dataset, family, checks_table(family, idata.posterior),
+                     tables_from=run_dir)
     return target
 
 
