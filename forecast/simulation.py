@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 import xarray as xr
 
+from forecast.config import RunConfig
+from forecast.data.dataset import Dataset
 from forecast.errors import InputError, MissingCapability
-from forecast.families import Family, families_with
-from forecast.scenarios.spec import Scenario
-from forecast.scenarios.toolkit import ScenarioSimulator
+from forecast.families import Family, families_with, make_family
+from forecast.scenarios.spec import DateSpec, Scenario, load_scenario, load_scenarios
+from forecast.scenarios.toolkit import Horizon, ScenarioSimulator
 
 
 def check_horizons(scenarios: list[Scenario]) -> None:
@@ -34,6 +40,81 @@ def check_scenarios(family: Family, scenarios: list[Scenario],
             raise exc.with_owners(families_with(exc.capability)) from None
 
 
+def prepare_scenarios(config: RunConfig, alone: bool = False) -> tuple[list[Scenario], Dataset, list[Family]]:
+    """Load and check scenario files, data and model: everything that can fail before sampling.
+
+    `alone` (validating files): a baseline that is not among the files is checked when its
+    file lies beside the scenario (`<baseline>.toml`), and otherwise left unchecked.
+    """
+    config.check()
+    scenarios = load_scenarios(list(config.scenarios), baselines_required=not alone)
+    if alone:
+        scenarios = scenarios + _baselines_beside(scenarios)
+    dataset = config.data.load()
+    families = [make_family(name, dataset, config.priors) for name in config.model_names]
+    for family in families:
+        check_scenarios(family, scenarios)
+    return scenarios, dataset, families
+
+
+def _baselines_beside(scenarios: list[Scenario]) -> list[Scenario]:
+    """The files of baselines not given, where they lie beside the scenario that names them."""
+    names = {s.name for s in scenarios}
+    found: list[Scenario] = []
+    for s in scenarios:
+        if s.baseline is None or s.baseline in names:
+            continue
+        path = Path(s.source).parent / f"{s.baseline}.toml"
+        if path.is_file():
+            baseline = load_scenario(path)
+            if baseline.name == s.baseline:
+                found.append(baseline)
+                names.add(baseline.name)
+    return found
+
+
+def horizon_warnings(scenario: Scenario, dataset: Dataset) -> list[str]:
+    """Dates of events, shocks and path points that lie (or may lie) after the horizon's end.
+
+    Not errors: an event after the horizon simply has no effect, a point after it shapes the
+    path only up to the horizon's end. Dates before the start are errors (`check`).
+    """
+    horizon = Horizon.for_scenario(dataset.axis, scenario)
+    end = horizon.future.ends[-1]
+    last_month = horizon.future.labels[-1]
+
+    def after(date: DateSpec) -> str | None:
+        if date.first > end:
+            return f"{date.first.date()} is after the horizon ends ({last_month})"
+        if date.last > end:
+            return f"{date.first.date()}..{date.last.date()} may fall after the horizon ends ({last_month})"
+        return None
+
+    found: list[str] = []
+    for i, event in enumerate(scenario.events):
+        if (why := after(event.date)) is not None:
+            found.append(f"events[{i}].date {why}: the event has no effect then")
+    for i, shock in enumerate(scenario.shocks):
+        if (why := after(shock.date)) is not None:
+            found.append(f"shocks[{i}].date {why}: the shock has no effect then")
+    paths = [("presence", scenario.presence),
+             *((f"covariates.{k}", v) for k, v in scenario.covariates.items())]
+    for name, path in paths:
+        for i, (date, _) in enumerate(path.points if path is not None else ()):
+            if (why := after(date)) is not None:
+                found.append(f"{name}.points[{i}].date {why}: only the path up to then is used")
+    return found
+
+
+def scenario_events(scenario: Scenario) -> list[dict[str, str]]:
+    """A scenario's events and shocks as dated records (a range when the date is uncertain)."""
+    out = [{"name": e.name, "kind": e.kind, "first": str(e.date.first.date()),
+            "last": str(e.date.last.date())} for e in scenario.events]
+    out += [{"name": f"{s.parameter} shock", "kind": "shock", "first": str(s.date.first.date()),
+             "last": str(s.date.last.date())} for s in scenario.shocks]
+    return out
+
+
 def simulate_scenarios(model: Family, posterior: xr.Dataset, scenarios: list[Scenario],
                        seed: int) -> xr.Dataset:
     """Every scenario simulated from the same draws with common random numbers."""
@@ -49,9 +130,10 @@ def simulate_scenarios(model: Family, posterior: xr.Dataset, scenarios: list[Sce
                              "draw-months (rates not finite): a shock factor or effect prior of this "
                              "scenario is too wide to simulate (e.g. a lognormal with a huge sigma). "
                              "Nothing was written")
-    months = results[0]["labels"]
+    labels = list(results[0]["labels"])
+    # datetime months (as in posterior.nc); the text labels ride along for the tables
     coords = {"scenario": [s.name for s in scenarios], "draw": np.arange(simulator.draws.n),
-              "month": list(months)}
+              "month": pd.to_datetime(labels), "month_label": ("month", labels)}
 
     def stack(key: str) -> np.ndarray:
         return np.stack([r[key] for r in results])
@@ -70,6 +152,9 @@ def simulate_scenarios(model: Family, posterior: xr.Dataset, scenarios: list[Sce
                "baseline": ",".join(f"{s.name}:{s.baseline or ''}" for s in scenarios)},
     )
     data["baseline"] = ("scenario", [s.baseline or "" for s in scenarios])
+    # what the report shows beside the numbers: each scenario's words and its dated events
+    data["description"] = ("scenario", [s.description.strip() for s in scenarios])
+    data.attrs["scenario_events"] = json.dumps({s.name: scenario_events(s) for s in scenarios})
     data["capped_share"] = ("scenario", [r["capped_share"] for r in results],
                             {"long_name": "share of draw-months whose rate hit the cap"})
     return data

@@ -5,7 +5,6 @@ Everything that can fail is checked before any sampling; runs are written atomic
 
 from __future__ import annotations
 
-import shutil
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import arviz as az
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -32,11 +32,12 @@ from forecast.fitting import (
     verdict,
     write_fit_run,
 )
+from forecast.outputs import tidy_posterior
 from forecast.prior_dependence import prior_dependence_table
 from forecast.reporting.scenario_report import write_report
 from forecast.scenarios.spec import Scenario, load_scenarios
 from forecast.scenarios.summaries import write_tables
-from forecast.simulation import check_scenarios, simulate_scenarios
+from forecast.simulation import prepare_scenarios, simulate_scenarios
 
 
 def fit_for_config(config: RunConfig, dataset: Dataset, model_name: str | None = None) -> FitResult:
@@ -61,21 +62,11 @@ def fit_only(config: RunConfig, out: str | Path | None = None) -> tuple[Path, st
     target = runs.new_run_path(out, Path(config.runs_root), "fit")
     started = datetime.now(UTC)
     result = fit_for_config(config, dataset)
-    path, status = write_fit_run(result, target, config.allow_unconverged,
+    stored = replace(result, idata=tidy_posterior(result.idata, result.model.internal_variables))
+    path, status = write_fit_run(stored, target, config.allow_unconverged,
                                  extra={"config": config.to_manifest(), **_run_times(started)})
     gate(result, config.allow_unconverged)
     return path, status
-
-
-def prepare_scenarios(config: RunConfig) -> tuple[list[Scenario], Dataset, list[Family]]:
-    """Load and check scenario files, data and model: everything that can fail before sampling."""
-    config.check()
-    scenarios = load_scenarios(list(config.scenarios))
-    dataset = config.data.load()
-    families = [make_family(name, dataset, config.priors) for name in config.model_names]
-    for family in families:
-        check_scenarios(family, scenarios)
-    return scenarios, dataset, families
 
 
 def run_scenarios(config: RunConfig, out: str | Path | None = None, report: bool = True,
@@ -132,13 +123,11 @@ def _run_single(config: RunConfig, scenarios: list[Scenario], dataset: Dataset, 
         if fit_manifest["priors"]["resolved"] != family.priors.to_dict():
             raise InputError(config.fit_dir, "this fit used other priors than --priors gives")
         fit_source = str(config.fit_dir)
-        posterior_file: Path | None = Path(config.fit_dir) / POSTERIOR
     else:
         result = fit_for_config(config, dataset, family.name)
         gate(result, config.allow_unconverged)
         idata, fit_manifest = result.idata, result.manifest
         fit_source = "cache" if result.reused else "new fit"
-        posterior_file = result.posterior_file
     status = verdict(fit_manifest, config.allow_unconverged)
 
     # simulate every scenario from the same draws and write the run
@@ -151,10 +140,7 @@ def _run_single(config: RunConfig, scenarios: list[Scenario], dataset: Dataset, 
         "scenarios": scenario_records(scenarios),
     }
     with runs.staged_run(out) as tmp:
-        if posterior_file is not None:   # the same bytes, without serialising them again
-            shutil.copyfile(posterior_file, tmp / POSTERIOR)
-        else:
-            idata.to_netcdf(str(tmp / POSTERIOR))
+        tidy_posterior(idata, family.internal_variables).to_netcdf(str(tmp / POSTERIOR))
         draws.to_netcdf(tmp / "scenarios.nc", engine="h5netcdf")
         manifest["tables"] = write_tables(draws, tmp)
         checks = write_checks(tmp, family, idata.posterior)
@@ -238,7 +224,8 @@ def _run_ensemble(config: RunConfig, scenarios: list[Scenario], dataset: Dataset
     }
     with runs.staged_run(out) as tmp:
         for name, idata in idatas.items():
-            idata.to_netcdf(str(tmp / f"posterior-{name}.nc"))
+            tidy_posterior(idata, results[name].model.internal_variables).to_netcdf(
+                str(tmp / f"posterior-{name}.nc"))
         draws.to_netcdf(tmp / "scenarios.nc", engine="h5netcdf")
         table.assign(weights_from=how["label"]).to_csv(tmp / "weights.csv", index=False, float_format="%.6g")
         if lpd is not None:
@@ -276,7 +263,7 @@ def rebuild_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         dependence = (pd.read_csv(run_dir / "prior_dependence.csv")
                       if (run_dir / "prior_dependence.csv").exists() else None)
         write_report(tmp, idata, draws, manifest, dataset, family, checks_table(family, idata.posterior),
-                     dependence)
+                     dependence, tables_from=run_dir)
     return target
 
 
@@ -313,12 +300,16 @@ def rerun(run_dir: str | Path, out: str | Path | None, refit: bool) -> tuple[Pat
 
 
 def _same_draws(a: Path, b: Path) -> bool:
+    """The same draws (values; runs of older versions had text month coordinates)."""
     with xr.open_dataset(a, engine="h5netcdf") as x, xr.open_dataset(b, engine="h5netcdf") as y:
-        return all(x[v].equals(y[v]) for v in ("rate", "count", "presence"))
+        return all(np.array_equal(x[v].values, y[v].values, equal_nan=True)
+                   for v in ("rate", "count", "presence"))
 
 
 def _same_posterior(a: Path, b: Path) -> bool:
+    """The same draws of every variable both files hold (older runs also kept internal ones)."""
     if not b.exists():
         return False
     x, y = az.from_netcdf(a).posterior, az.from_netcdf(b).posterior
-    return all(x[v].equals(y[v]) for v in x.data_vars)
+    shared = set(x.data_vars) & set(y.data_vars)
+    return bool(shared) and all(np.array_equal(x[v].values, y[v].values, equal_nan=True) for v in shared)

@@ -15,14 +15,15 @@ PACKAGE = Path(__file__).resolve().parents[1] / "forecast"
 
 # lowest first; a module may import from its own layer and the layers before it
 LAYERS: list[tuple[str, ...]] = [
-    ("forecast.errors", "forecast.timeaxis", "forecast.runs"),
+    ("forecast.errors", "forecast.timeaxis", "forecast.runs", "forecast.lazy"),
     ("forecast.data",),
     ("forecast.config",),
     ("forecast.core",),
     ("forecast.scenarios",),
     ("forecast.families",),
     ("forecast.fitting",),
-    ("forecast.simulation", "forecast.ensemble", "forecast.checks", "forecast.prior_dependence"),
+    ("forecast.simulation", "forecast.ensemble", "forecast.checks", "forecast.outputs",
+     "forecast.prior_dependence"),
     ("forecast.reporting",),
     ("forecast.evaluation",),
     ("forecast.workflows",),

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import json
 
+import arviz as az
+import numpy as np
+import pandas as pd
+import xarray as xr
+
 from forecast.cli import main
 from tests.conftest import counts_csv
 
@@ -47,6 +52,7 @@ def test_fit_gate_cache_and_run(write, tmp_path, capsys):
     assert [s["name"] for s in manifest["scenarios"]] == ["base", "cut"]
     assert all(len(s["sha256"]) == 64 for s in manifest["scenarios"])
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+    check_stored_outputs(allowed, out)
 
     # a bad scenario is refused before anything is written
     bad = write("bad.toml", 'name = "x"\n[horizon]\nmonthz = 3\n')
@@ -70,3 +76,28 @@ def test_rerun_reproduces_a_run_byte_for_byte(write, tmp_path, capsys):
     assert "summary.csv: identical" in out and "posterior.nc draws: identical" in out
     assert "DIFFERENT" not in out
     assert (first / "summary.csv").read_bytes() == (second / "summary.csv").read_bytes()
+
+
+def check_stored_outputs(fit_run, scenario_run) -> None:
+    """posterior.nc holds each variable once, under the report's names, with datetime bins;
+    scenarios.nc has datetime months; first_attack.csv one type per column."""
+    for folder in (fit_run, scenario_run):
+        idata = az.from_netcdf(folder / "posterior.nc")
+        for group in ("posterior", "prior"):
+            names = set(idata[group].data_vars)
+            assert not {n for n in names if "__" in n}, names          # no transformed or per-group twins
+            assert "z" not in names and {"u", "rho", "sigma", "rate", "decapitation_level"} <= names
+            assert np.issubdtype(idata[group]["bin"].dtype, np.datetime64)
+        summary = az.summary(idata, kind="stats")
+        assert summary.index.is_unique
+        assert not [i for i in summary.index if i.startswith("decapitation_level__")]
+    with xr.open_dataset(scenario_run / "scenarios.nc", engine="h5netcdf") as draws:
+        assert np.issubdtype(draws["month"].dtype, np.datetime64)
+        assert str(draws["month_label"].values[0]) == "2024-07"
+    first = pd.read_csv(scenario_run / "first_attack.csv")
+    assert list(first.columns) == ["scenario", "months_until_first_attack", "censored", "probability"]
+    assert first["months_until_first_attack"].dtype.kind == "i" and first["censored"].dtype == bool
+    for _, group in first.groupby("scenario"):
+        assert abs(group["probability"].sum() - 1) < 1e-3 and group["censored"].sum() == 1
+    summary_csv = pd.read_csv(scenario_run / "summary.csv")
+    assert summary_csv["month"].iloc[0] == "2024-07"

@@ -53,7 +53,11 @@ def test_unconverged_fit_carries_the_warning(setup, tmp_path):
     assert 'class="bad"' in page and "FAILED its diagnostics gate" in page
     assert "bulk ESS 12 &lt; 400" in page
     assert "WARNING" in (tmp_path / "summary.md").read_text()
-    assert not re.search(r"(src|href)=[\"']https?://", page)  # self-contained
+    # self-contained: no external source or link in the page (the embedded Plotly library's own
+    # code mentions map-tile sites it never loads here; the browser test checks no request is made)
+    markup = re.sub(r"<script[^>]*>.*?</script>", "", page, flags=re.S)
+    assert not re.search(r"(src|href)=[\"']https?://", markup)
+    assert "<script src" not in page
     assert {p.name for p in (tmp_path / "figures").iterdir()} >= {"contrasts.png", "fan_base.png"}
 
 
@@ -65,4 +69,63 @@ def test_single_scenario_without_contrast_renders(setup, tmp_path):
     page = (tmp_path / "report.html").read_text()
     assert "No scenario of this run has a baseline" in page
     assert 'class="bad"' not in page and "Fit diagnostics passed" in page
-    assert page.count("<img") >= 2
+    assert page.count("<img") >= 1                           # prior against posterior
+    assert page.count('class="plotly-graph-div"') == 2       # the overlay and the fan chart
+
+
+def test_report_opens_with_a_bottom_line_and_the_scenarios(setup, tmp_path):
+    model, idata, base, cut, _ = setup
+    scenarios = load_scenarios([base, cut])
+    draws = simulate_scenarios(model, idata.posterior, scenarios, seed=1)
+    write_report(tmp_path, idata, draws, manifest("passed", scenarios), model.dataset, model)
+    page = (tmp_path / "report.html").read_text()
+    bottom = page[page.index("<h2>Bottom line</h2>"):page.index("<h2>The scenarios</h2>")]
+    assert page.index("<h2>Bottom line</h2>") < page.index("<h2>Horizon totals</h2>")
+    assert re.search(r"<b>cut</b>: [\d,]+ (fewer|more) attacks? from \d{4}-\d\d to \d{4}-\d\d than base "
+                     r"\(80%: .*\), probability of fewer [01]\.\d\d\.", bottom) or \
+        "<b>cut</b>: about as many attacks" in bottom
+    assert re.search(r"<b>base</b>: [\d,]+ attacks? from .* \(median; 80%: [\d,]+ to [\d,]+\)", bottom)
+    assert "mean" not in bottom.split("</ul>")[0]
+    assert "no description in the scenario file" in page          # the fixtures have none
+    for name in ("totals.csv", "contrasts.csv", "exceedance.csv", "first_attack.csv"):
+        assert f'download="{name}" href="data:text/csv;base64,' in page
+    assert "figures/overlay.png" in (tmp_path / "summary.md").read_text()
+    figures = {p.name for p in (tmp_path / "figures").iterdir()}
+    assert {"overlay.png", "fan_base.png", "fan_cut.png"} <= figures
+
+
+def test_bottom_line_names_the_prior_when_it_dominates():
+    import pandas as pd
+
+    from forecast.reporting.bottom_line import sentences
+
+    totals = pd.DataFrame({"scenario": ["status_quo", "exit"], "median": [120.0, 80.0], "q10": [40.0, 20.0],
+                           "q90": [400.0, 300.0]})
+    row = {"scenario": "exit", "baseline": "status_quo", "diff_median": -31.2, "diff_q10": -120.4,
+           "diff_q90": -5.0, "p_fewer_than_baseline": 0.912}
+    months = [f"2027-{m:02d}" for m in range(1, 13)]
+    plain = sentences(totals, pd.DataFrame([row]), months)
+    assert plain[1] == ("<b>exit</b>: 31 fewer attacks over 2027 than status_quo (80%: 5 to 120 fewer), "
+                        "probability of fewer 0.91.")
+    assert plain[0] == "<b>status_quo</b>: 120 attacks over 2027 (median; 80%: 40 to 400)."
+    leaning = {**row, "prior_overlap": 0.7, "prior_parameter": "elasticity"}
+    with_prior = sentences(totals, pd.DataFrame([leaning]), months)
+    assert with_prior[1].endswith("; most of this comes from the prior on the footprint effect (how attacks "
+                                  "scale with troop numbers).")
+    unnamed = sentences(totals, pd.DataFrame([{**row, "prior_overlap": 0.7}]), months)
+    assert unnamed[1].endswith("; most of this comes from the prior, not the data.")
+    small = sentences(totals, pd.DataFrame([{**row, "prior_overlap": 0.3}]), months)
+    assert small == plain
+    both_ways = sentences(totals, pd.DataFrame([{**row, "diff_q10": -40.0, "diff_q90": 12.0}]), months)
+    assert "(80%: 40 fewer to 12 more)" in both_ways[1]
+
+
+def test_the_latest_backtest_is_linked_relatively(tmp_path):
+    from forecast.reporting.scenario_report import latest_backtest
+
+    for name in ("2026-01-01-backtest", "2026-11-24-bundled-backtest", "2026-12-01-scenarios"):
+        (tmp_path / "reports" / name).mkdir(parents=True)
+        (tmp_path / "reports" / name / "backtest.html").write_text("x")
+    found = latest_backtest([tmp_path / "reports", tmp_path / "nowhere"])
+    assert found == tmp_path / "reports" / "2026-11-24-bundled-backtest" / "backtest.html"
+    assert latest_backtest([tmp_path / "nowhere"]) is None

@@ -38,7 +38,7 @@ def test_withdrawal_to_zero_gives_zero_attacks_once_presence_is_zero(model, writ
     counts = draws["count"].sel(scenario="out").values
     presence = draws["presence"].sel(scenario="out").values
     zero_from = int(np.argmax((presence == 0).all(axis=0)))
-    assert draws["month"].values[zero_from] == "2024-07"
+    assert draws["month_label"].values[zero_from] == "2024-07"
     assert (counts[:, zero_from:] == 0).all()
     assert (draws["rate"].sel(scenario="out").values[:, zero_from:] == 0).all()
     assert counts[:, :zero_from].sum() > 0  # attacks before the withdrawal completes

@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from forecast.cli import backtest, compare, data, fit, report, rerun, run, validate
+from forecast.cli import backtest, compare, data, export, fit, report, rerun, run, scenario, validate
 from forecast.cli.terminal import quiet_third_parties
 from forecast.errors import ForecastError
 
-COMMANDS = (run, fit, validate, report, rerun, compare, backtest, data)
+COMMANDS = (run, fit, validate, scenario, report, export, rerun, compare, backtest, data)
 
 DESCRIPTION = """Bayesian scenario forecasts of militia attacks on US forces.
 

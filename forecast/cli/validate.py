@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from forecast.cli.common import MODEL_HELP, add_data_args, run_config
 
 
 def register_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("validate", help="check scenario files without fitting")
+    p = sub.add_parser("validate", help="check scenario files without fitting",
+                       description="Check scenario files (schema, dates, the data's fitted effects, the "
+                       "model's shocks) without fitting. A file may be checked alone: its baseline is "
+                       "checked too when given or when its file lies beside it. Dates after the "
+                       "horizon are warned about on stderr (exit 0).")
     p.add_argument("scenarios", nargs="+", help="scenario TOML files")
     add_data_args(p)
     p.add_argument("--priors", help="TOML priors overriding the model's default priors per parameter")
@@ -20,13 +25,22 @@ def register_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from forecast.workflows import prepare_scenarios
+    from forecast.simulation import horizon_warnings, prepare_scenarios
 
     config = run_config(args)
     if len(config.model_names) > 1:   # validating against several families needs no ensemble
         config = replace(config, ensemble="stacking")
-    scenarios, _, _ = prepare_scenarios(config)
+    scenarios, dataset, _ = prepare_scenarios(config, alone=True)
+    names = {s.name for s in scenarios}
     for s in scenarios:
-        print(f"{s.source}: OK ({s.name}, {s.months} months"
-              + (f", baseline {s.baseline}" if s.baseline else ", no baseline") + ")")
+        if s.baseline is None:
+            base = ", no baseline"
+        elif s.baseline in names:
+            base = f", baseline {s.baseline}"
+        else:
+            base = f", baseline {s.baseline} not checked (pass its file too)"
+        print(f"{s.source}: OK ({s.name}, {s.months} months{base})")
+        warnings = horizon_warnings(s, dataset)
+        if warnings:
+            print(f"warning: {s.source}: " + "; ".join(warnings), file=sys.stderr)
     return 0

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pymc as pm
-import pytensor.tensor as pt
-
 from forecast.core.effects import MODELLED_KINDS, KindDesign, Segments, components
 from forecast.core.priors import Priors
+from forecast.lazy import lazy_module
+
+pm, pt = lazy_module("pymc"), lazy_module("pytensor.tensor")   # imported when a graph is built
 
 
 def effect_families() -> dict[str, str]:

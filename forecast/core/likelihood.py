@@ -11,8 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pytensor.tensor as pt
-from scipy import special, stats
+from scipy import special
+
+from forecast.lazy import lazy_module
+
+# imported on first use: the quick commands import this module but never evaluate it
+pt, stats = lazy_module("pytensor.tensor"), lazy_module("scipy.stats")
 
 
 @dataclass(frozen=True)

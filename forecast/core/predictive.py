@@ -32,10 +32,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scoringrules as sr
-from scipy import special, stats
+from scipy import special
 
 from forecast.core.likelihood import interval_logp_numpy
+from forecast.lazy import lazy_module
+
+# imported on first use: scoringrules compiles its kernels on import (seconds), scipy.stats is slow
+sr, stats = lazy_module("scoringrules"), lazy_module("scipy.stats")
 
 LEVELS = (0.5, 0.8, 0.95)
 CRPS_SAMPLES = 4000

@@ -23,24 +23,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pymc as pm
-
 from forecast.errors import InputError, did_you_mean
+from forecast.lazy import lazy_module
+
+pm = lazy_module("pymc")   # imported when a variable is created, not by the quick commands
 
 # Prior files live at the top of the repository (the package is installed editable).
 PRIORS_DIR = Path(__file__).resolve().parents[1] / "priors"
 
-# name -> (PyMC class, required parameters, parameters that must be > 0)
+# name -> (PyMC class name, required parameters, parameters that must be > 0)
 DISTRIBUTIONS: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
-    "Normal": (pm.Normal, ("mu", "sigma"), ("sigma",)),
-    "HalfNormal": (pm.HalfNormal, ("sigma",), ("sigma",)),
-    "LogNormal": (pm.LogNormal, ("mu", "sigma"), ("sigma",)),
-    "StudentT": (pm.StudentT, ("nu", "mu", "sigma"), ("nu", "sigma")),
-    "Beta": (pm.Beta, ("alpha", "beta"), ("alpha", "beta")),
-    "Gamma": (pm.Gamma, ("alpha", "beta"), ("alpha", "beta")),
-    "Exponential": (pm.Exponential, ("lam",), ("lam",)),
-    "HalfStudentT": (pm.HalfStudentT, ("nu", "sigma"), ("nu", "sigma")),
-    "Uniform": (pm.Uniform, ("lower", "upper"), ()),
+    "Normal": ("Normal", ("mu", "sigma"), ("sigma",)),
+    "HalfNormal": ("HalfNormal", ("sigma",), ("sigma",)),
+    "LogNormal": ("LogNormal", ("mu", "sigma"), ("sigma",)),
+    "StudentT": ("StudentT", ("nu", "mu", "sigma"), ("nu", "sigma")),
+    "Beta": ("Beta", ("alpha", "beta"), ("alpha", "beta")),
+    "Gamma": ("Gamma", ("alpha", "beta"), ("alpha", "beta")),
+    "Exponential": ("Exponential", ("lam",), ("lam",)),
+    "HalfStudentT": ("HalfStudentT", ("nu", "sigma"), ("nu", "sigma")),
+    "Uniform": ("Uniform", ("lower", "upper"), ()),
 }
 # Support of each distribution, to check it against what the parameter allows.
 SUPPORT = {
@@ -64,11 +65,11 @@ class PriorSpec:
 
     def rv(self, name: str, **kwargs: Any) -> Any:
         """Create the PyMC random variable inside the current model context."""
-        cls = DISTRIBUTIONS[self.dist][0]
+        cls = getattr(pm, DISTRIBUTIONS[self.dist][0])
         return cls(name, **self.params, **kwargs)
 
     def dist_object(self) -> Any:
-        return DISTRIBUTIONS[self.dist][0].dist(**self.params)
+        return getattr(pm, DISTRIBUTIONS[self.dist][0]).dist(**self.params)
 
 
 @dataclass(frozen=True)

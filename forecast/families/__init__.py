@@ -1,26 +1,51 @@
 """The registry of model families: the one place that lists them.
 
 Adding a family: a folder beside `latent_ar/` and `hawkes/` (graph, simulator,
-`priors.toml`, README) and one line in FAMILIES. Everything else asks the family
-(`forecast/families/base.py` lists what it must provide).
+`priors.toml`, README) and one line in FAMILIES naming its class. Everything else asks
+the family (`forecast/families/base.py` lists what it must provide).
+
+A family's module is imported when the family is first asked for, and its graph module
+imports PyMC and PyTensor only when a graph is built: the names, shocks, capabilities and
+parameter families below are read without them (`forecast validate` stays quick).
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from forecast.data.dataset import Dataset
 from forecast.errors import InputError, did_you_mean
 from forecast.families.base import Family
-from forecast.families.hawkes.graph import HawkesModel, HawkesPowerLawModel
-from forecast.families.latent_ar.graph import LatentARModel
 
-FAMILIES: dict[str, type[Family]] = {
-    LatentARModel.name: LatentARModel,
-    HawkesModel.name: HawkesModel,
-    HawkesPowerLawModel.name: HawkesPowerLawModel,
-}
-DEFAULT_FAMILY = LatentARModel.name
+
+class _Registry(Mapping[str, type[Family]]):
+    """name -> family class, each class imported on first use."""
+
+    def __init__(self, entries: dict[str, str]) -> None:
+        self._entries = entries                  # name -> "module:Class"
+        self._loaded: dict[str, type[Family]] = {}
+
+    def __getitem__(self, name: str) -> type[Family]:
+        if name not in self._loaded:
+            module, cls = self._entries[name].split(":")
+            self._loaded[name] = getattr(importlib.import_module(module), cls)
+        return self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+FAMILIES: Mapping[str, type[Family]] = _Registry({
+    "latent_ar": "forecast.families.latent_ar.graph:LatentARModel",
+    "hawkes": "forecast.families.hawkes.graph:HawkesModel",
+    "hawkes_powerlaw": "forecast.families.hawkes.graph:HawkesPowerLawModel",
+})
+DEFAULT_FAMILY = "latent_ar"
 
 __all__ = ["DEFAULT_FAMILY", "FAMILIES", "Family", "families_with", "get_family", "make_family"]
 

@@ -25,21 +25,23 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import arviz as az
 import numpy as np
 import pandas as pd
-import pymc as pm
 import xarray as xr
 
 from forecast.core.effects import KindDesign, Segments, kind_designs, segments_for
-from forecast.core.predictive import Predictive
 from forecast.core.priors import Priors, resolve_priors
-from forecast.core.sampling import sample_posterior
 from forecast.core.scaling import Scaling
 from forecast.data.dataset import Dataset
 from forecast.scenarios.toolkit import ScenarioSimulator
+
+if TYPE_CHECKING:   # PyMC and ArviZ load only when a family builds, fits or summarises
+    import arviz as az
+    import pymc as pm
+
+    from forecast.core.predictive import Predictive
 
 
 class Family(ABC):
@@ -61,6 +63,9 @@ class Family(ABC):
     uses_reporting_ratios: ClassVar[bool] = False
     # why `observation_predictives` gives None for a row (checks.csv and the report say it)
     unpredicted_reason: ClassVar[str] = "this model has no predictive for this row"
+    # sampler-internal posterior variables no reader needs (e.g. raw non-centred innovations
+    # behind a latent deterministic), left out of run folders' posterior.nc
+    internal_variables: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, dataset: Dataset, priors_file: str | Path | None = None) -> None:
         self.dataset = dataset
@@ -96,6 +101,8 @@ class Family(ABC):
 
     def fit(self, **kwargs: Any) -> az.InferenceData:
         """Sample the posterior (see `sample_posterior` for the settings)."""
+        from forecast.core.sampling import sample_posterior
+
         return sample_posterior(self.model or self.build(), log_likelihood=self.pointwise_log_likelihood,
                                 **kwargs)
 

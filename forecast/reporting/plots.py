@@ -59,7 +59,7 @@ def fan_chart(history_rate: xr.DataArray, observations: pd.DataFrame, draws: xr.
         ax.plot(mids[~long], heights[~long], marker=marker, color=colour, ms=4, ls="none",
                 label=f"observed ({bound})")
     ax.set_yscale("symlog", linthresh=5)
-    ax.set_ylabel("attacks per month")
+    ax.set_ylabel("attacks per month\n(linear to 5, logarithmic above)")
     ax.set_xlabel("month")
     ax.set_title(f"{scenario}: history and forecast")
     ax.legend(fontsize=7, ncol=3, loc="upper left")
@@ -67,9 +67,28 @@ def fan_chart(history_rate: xr.DataArray, observations: pd.DataFrame, draws: xr.
     return fig
 
 
+def overlay_chart(draws: xr.Dataset, ax: Axes | None = None) -> Figure:
+    """Every scenario's monthly attacks on one chart: median and 80% band (for summary.md)."""
+    fig, ax = (ax.figure, ax) if ax is not None else _subplots(figsize=(10, 4.2))
+    months = pd.to_datetime(draws["month"].values)
+    for i, scenario in enumerate(map(str, draws["scenario"].values)):
+        colour = OKABE_ITO[i % len(OKABE_ITO)]
+        lo, med, hi = np.quantile(draws["count"].sel(scenario=scenario).values, [0.1, 0.5, 0.9], axis=0)
+        ax.fill_between(months, lo, hi, color=colour, alpha=0.12, step="mid")
+        ax.plot(months, med, color=colour, lw=1.8, label=scenario, drawstyle="steps-mid")
+    ax.set_ylabel("attacks per month")
+    ax.set_xlabel("month")
+    ax.set_ylim(bottom=0)
+    ax.set_title("Every scenario: median and 80% interval of attacks per month")
+    ax.legend(fontsize=7, ncol=4, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
 def contrast_chart(contrasts: pd.DataFrame, ax: Axes | None = None) -> Figure:
     """Horizon-total difference against the baseline, median with 80% and 95% intervals."""
-    fig, ax = (ax.figure, ax) if ax is not None else _subplots(figsize=(8, 0.5 + 0.5 * len(contrasts)))
+    # tall enough for the legend even with one contrast (it was clipped)
+    fig, ax = (ax.figure, ax) if ax is not None else _subplots(figsize=(8, 1.8 + 0.45 * len(contrasts)))
     y = np.arange(len(contrasts))
     ax.hlines(y, contrasts["diff_q02_5"], contrasts["diff_q97_5"], color=OKABE_ITO[4], lw=2,
               label="95% interval")
@@ -79,8 +98,11 @@ def contrast_chart(contrasts: pd.DataFrame, ax: Axes | None = None) -> Figure:
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y, [f"{s} vs {b}" for s, b in zip(contrasts["scenario"], contrasts["baseline"])])
     ax.set_xscale("symlog", linthresh=10)
-    ax.set_xlabel("difference in total attacks over the horizon (scenario minus baseline)")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.set_xlabel("difference in total attacks over the horizon, scenario minus baseline\n"
+                  "(linear within +-10, logarithmic beyond)")
+    ax.set_ylim(-0.8, len(contrasts) - 0.2)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False)
+    ax.margins(y=0.35)
     fig.tight_layout()
     return fig
 

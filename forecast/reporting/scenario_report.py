@@ -1,9 +1,13 @@
-"""A self-contained HTML report of a run (figures embedded as PNG; no external URLs)."""
+"""A self-contained HTML report of a run: it opens with a bottom line per scenario, then the
+scenarios, an overlay of them all and the tables (each with an embedded CSV download); charts
+are interactive (Plotly, embedded: no network fetch) and static PNGs go to figures/ and summary.md.
+"""
 
 from __future__ import annotations
 
 import html
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +20,9 @@ from forecast.checks import worst_checks
 from forecast.core.predictive_checks import outside_central, tail_probabilities
 from forecast.data.dataset import Dataset
 from forecast.families import Family
-from forecast.reporting import plots
+from forecast.reporting import bottom_line, interactive, plots
 from forecast.reporting.ensemble_section import ensemble_section
-from forecast.reporting.html import Figures, page
+from forecast.reporting.html import Figures, page, png_bytes
 from forecast.reporting.html import table as _table
 from forecast.scenarios import summaries
 
@@ -73,13 +77,12 @@ def _first_attack_table(first: pd.DataFrame) -> pd.DataFrame:
     """Per scenario: P(first attack within 1, 3, 6 months) and P(none in the horizon)."""
     rows = []
     for scenario, group in first.groupby("scenario", sort=False):
-        months = group[group["months_until_first_attack"] != "none in horizon"]
-        steps = months["months_until_first_attack"].astype(int)
+        months = group[~group["censored"]]
+        steps = months["months_until_first_attack"]
         row = {"scenario": scenario}
         for k in (1, 3, 6):
             row[f"P(first attack within {k} months)"] = float(months["probability"][steps <= k].sum())
-        row["P(none in horizon)"] = float(group["probability"][group["months_until_first_attack"]
-                                                                == "none in horizon"].sum())
+        row["P(none in horizon)"] = float(group["probability"][group["censored"]].sum())
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -142,6 +145,18 @@ def prior_dependence_section(dependence: pd.DataFrame | None) -> str:
             "draws. Table: prior_dependence.csv.</p>")
 
 
+def _with_dependence(contrasts: pd.DataFrame, dependence: pd.DataFrame | None) -> pd.DataFrame:
+    """The contrasts with prior_dependence.csv's overlap, and the footprint effect named as the
+    prior a contrast leans on when its presence path leaves the history's range."""
+    if dependence is None or dependence.empty or contrasts.empty or "prior_overlap" not in dependence:
+        return contrasts
+    extra = dependence[["scenario", "prior_overlap"]].copy()
+    outside = dependence.get("presence_outside_data", pd.Series(False, index=dependence.index))
+    extra["prior_parameter"] = np.where(outside.astype(bool), "elasticity", "")
+    return contrasts.drop(columns=["prior_overlap", "prior_parameter"], errors="ignore").merge(
+        extra, on="scenario", how="left")
+
+
 def _mcse_sentence(table: pd.DataFrame) -> str:
     """The largest Monte Carlo error of the table's quantiles, relative to the 80% interval's width."""
     cols = [c for c in table.columns if c.endswith("_mcse")]
@@ -152,26 +167,96 @@ def _mcse_sentence(table: pd.DataFrame) -> str:
             "attacks.")
 
 
+def _descriptions(draws: xr.Dataset, manifest: dict[str, Any]) -> list[str]:
+    """Each scenario's `description`: from the draws, or (runs made before they carried it) from
+    its file when that is unchanged since the run."""
+    if "description" in draws:
+        return [str(v) for v in draws["description"].values]
+    from forecast.scenarios.spec import load_scenario
+
+    by_name = {}
+    for record in manifest.get("scenarios", []):
+        path = Path(str(record.get("file", "")))
+        if path.is_file():
+            scenario = load_scenario(path)
+            if scenario.sha256 == record.get("sha256"):
+                by_name[scenario.name] = scenario.description
+    return [by_name.get(str(s), "") for s in draws["scenario"].values]
+
+
+def _scenario_section(draws: xr.Dataset, manifest: dict[str, Any]) -> str:
+    """Each scenario's own description (its file's `description`), with its baseline."""
+    descriptions = _descriptions(draws, manifest)
+    items = []
+    for name, base, text in zip(draws["scenario"].values, draws["baseline"].values, descriptions):
+        against = f" (compared with {html.escape(str(base))})" if str(base) else " (no baseline)"
+        words = html.escape(" ".join(str(text).split())) or "<i>no description in the scenario file</i>"
+        items.append(f"<dt>{html.escape(str(name))}{against}</dt><dd>{words}</dd>")
+    return "<h2>The scenarios</h2><dl class='sc'>" + "".join(items) + "</dl>"
+
+
+def latest_backtest(roots: list[Path]) -> Path | None:
+    """The newest published backtest report (reports/<date>-...backtest.../*.html), if any."""
+    found = [html_file for root in roots if root.is_dir()
+             for folder in root.iterdir() if folder.is_dir() and "backtest" in folder.name
+             for html_file in sorted(folder.glob("*.html"))[:1]]
+    return max(found, key=lambda p: p.parent.name) if found else None
+
+
+def _backtest_link(link_from: Path | None) -> str:
+    roots = [Path.cwd() / "reports", Path(__file__).resolve().parents[2] / "reports"]
+    latest = latest_backtest(roots)
+    if latest is None or link_from is None:
+        return ("<p>How well this model forecast the past: no backtest report was found beside this "
+                "run (reports/); `forecast backtest` makes one.</p>")
+    relative = os.path.relpath(latest.resolve(), Path(link_from).resolve())
+    return (f"<p>How well this model forecast the past: <a href=\"{html.escape(relative)}\">the latest "
+            f"backtest ({html.escape(latest.parent.name)})</a> scores its forecasts at earlier dates "
+            "against what was then reported.</p>")
+
+
 def _q(values: np.ndarray, q: float) -> float:
     return float(np.quantile(values, q))
 
 
+COUNT_COLUMNS = ("mean", "median", "q02_5", "q10", "q25", "q75", "q90", "q97_5", "diff_median", "diff_q10",
+                 "diff_q90", "diff_q02_5", "diff_q97_5", "lo", "predicted_median")
+
+
 def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str, Any],
                  dataset: Dataset, family: Family, figures: Figures | None = None,
-                 checks: pd.DataFrame | None = None, dependence: pd.DataFrame | None = None) -> str:
+                 checks: pd.DataFrame | None = None, contrasts: pd.DataFrame | None = None,
+                 link_from: Path | None = None, dependence: pd.DataFrame | None = None) -> str:
+    """The report page. `contrasts`: the run's contrasts table (computed when not given; it may
+    carry columns added elsewhere); `link_from`: the report's folder, for the relative link to
+    the latest backtest; `dependence`: prior_dependence.csv, shown beside the contrasts."""
     figures = figures or Figures()
     totals = summaries.total_summary(draws)
-    contrasts = summaries.contrasts(draws)
+    contrasts = summaries.contrasts(draws) if contrasts is None else contrasts
     exceed = summaries.exceedance(draws)
     exceed_wide = exceed.pivot(index="scenario", columns="threshold", values="p_total_above")
     exceed_wide.columns = [f"P(total > {k})" for k in exceed_wide.columns]
     first = summaries.first_attack(draws)
-    p_none = first[first["months_until_first_attack"] == "none in horizon"][["scenario", "probability"]]
+    p_none = first[first["censored"]][["scenario", "probability"]]
     p_none = p_none.rename(columns={"probability": "P(no attack in horizon)"})
-    months = list(draws["month"].values)
+    months = summaries.month_labels(draws)
+    figures.files["overlay.png"] = plots_png(plots.overlay_chart(draws))
     parts = [
         "<h1>Militia attacks on US forces: scenario forecast</h1>",
         _verdict_banner(manifest),
+        "<h2>Bottom line</h2><ul class='bottom'>"
+        + "".join(f"<li>{s}</li>" for s in bottom_line.sentences(totals, _with_dependence(contrasts,
+                                                                                           dependence),
+                                                                 months)) + "</ul>"
+        f"<p class='note'>Attacks on US forces as the data's reference counter "
+        f"({html.escape(str(dataset.reference))}) counts them, summed over the horizon: "
+        "posterior medians and 80% intervals; differences are paired draw by draw with the same "
+        "random numbers in every scenario.</p>",
+        _backtest_link(link_from),
+        _scenario_section(draws, manifest),
+        "<h2>All scenarios together</h2><p class='note'>Hover for the values of every scenario in a "
+        "month; drag to zoom, double-click to reset, click a legend entry to hide a scenario.</p>",
+        interactive.div(interactive.overlay_chart(draws), "overlay", height=500),
         ensemble_section(manifest),
         _plain_words(idata, family),
         "<h2>What was asked</h2>",
@@ -189,25 +274,34 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
         "are covered by no fitted observation. "
         f"{_mcse_sentence(totals)}</p>",
         _table(totals[["scenario", "months", "median", "q10", "q90", "q02_5", "q97_5"]]
-               .merge(p_none, on="scenario")),
+               .merge(p_none, on="scenario"), counts=COUNT_COLUMNS, download="totals.csv", data=totals),
         _capped_note(draws),
         "<h2>Contrasts against the baseline</h2><p>Draw-by-draw differences (scenario minus "
         "baseline), using the same random numbers for every scenario, so the interval reflects "
         "uncertainty about the effect, not simulation noise.</p>",
         _table(contrasts[["scenario", "baseline", "diff_median", "diff_q10", "diff_q90", "diff_q02_5",
-                          "diff_q97_5", "ratio_median", "p_fewer_than_baseline"]]) if len(contrasts) else
+                          "diff_q97_5", "ratio_median", "p_fewer_than_baseline"]], counts=COUNT_COLUMNS,
+               download="contrasts.csv", data=contrasts) if len(contrasts) else
         "<p>No scenario of this run has a baseline: no contrasts.</p>",
     ]
     if len(contrasts):
         parts.append(figures.embed("contrasts", plots.contrast_chart(contrasts)))
         parts.append(prior_dependence_section(dependence))
-    parts += ["<h2>Exceedance probabilities</h2>", _table(exceed_wide.reset_index(), 3),
-              "<h2>Time to the first attack</h2>", _table(_first_attack_table(first), 3),
-              "<h2>Fan charts</h2>"]
+    parts += ["<h2>Exceedance probabilities</h2>",
+              _table(exceed_wide.reset_index(), 3, download="exceedance.csv", data=exceed),
+              "<h2>Time to the first attack</h2>",
+              _table(_first_attack_table(first), 3, download="first_attack.csv", data=first),
+              "<h2>Fan charts</h2><p class='note'>Per scenario: the fitted rate over the history, the "
+              "forecast's 50/80/95% intervals and median, the reported counts (a total over several "
+              "months as a bar at its monthly mean), US troops (dashed, right axis) and events "
+              "(triangles: past modelled events in green, the scenario's own in pink; a shaded span "
+              "is an uncertain date). Linear axes; drag to zoom.</p>"]
     fitted = dataset.fitted
     for s in draws["scenario"].values:
-        parts.append(figures.embed(f"fan_{s}", plots.fan_chart(idata.posterior["rate"], fitted, draws,
-                                                                 str(s))))
+        static = plots.fan_chart(idata.posterior["rate"], fitted, draws, str(s))
+        figures.files[f"fan_{s}.png"] = plots_png(static)
+        parts.append(interactive.div(interactive.fan_chart(idata.posterior["rate"], dataset, draws, str(s)),
+                                     f"fan-{s}", height=600))
     if "prior" in idata.groups():
         names = [n for n in family.key_parameters if n in idata.posterior]
         parts += ["<h2>Key parameters: prior against posterior</h2><p>Where the two histograms "
@@ -239,7 +333,8 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
                      f"({html.escape(family.unpredicted_reason)}). " if len(predicted) < len(checks) else "")
                   + "The worst predicted:</p>",
                   _table(worst_checks(checks)[["id", "use", "definition", "start", "end", "lo", "hi",
-                                              "predicted_median", "p_inside", "tail_probability"]], 4)]
+                                              "predicted_median", "p_inside", "tail_probability"]], 4,
+                         download="checks.csv", data=checks)]
     summary = az.summary(idata, var_names=[n for n in [*family.key_parameters, "intercept"]
                                            if n in idata.posterior], kind="all")
     parts += ["<h2>Diagnostics</h2>", _verdict_banner(manifest),
@@ -256,17 +351,21 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
                   {k: manifest[k] for k in ("versions", "settings", "scenario_seed", "data", "priors",
                                             "scenarios") if k in manifest}, indent=1, default=str))
               + "</pre>"]
-    return page("Scenario forecast", "".join(parts))
+    return page("Scenario forecast", "".join(parts), head=interactive.plotly_script())
 
 
-def markdown_summary(draws: xr.Dataset, manifest: dict[str, Any]) -> str:
-    """A short Markdown summary for pasting into a memo."""
+def markdown_summary(draws: xr.Dataset, manifest: dict[str, Any],
+                     contrasts: pd.DataFrame | None = None) -> str:
+    """A short Markdown summary for pasting into a memo (the bottom line, the overlay figure, tables)."""
     totals = summaries.total_summary(draws)
-    contrasts = summaries.contrasts(draws)
-    months = list(draws["month"].values)
+    contrasts = summaries.contrasts(draws) if contrasts is None else contrasts
+    months = summaries.month_labels(draws)
     lines = [f"# Scenario forecast, {months[0]} to {months[-1]}", ""]
     if manifest.get("verdict") != "passed":
         lines += ["**WARNING: the fit failed its diagnostics gate; do not cite these numbers.**", ""]
+    lines += [f"- {s.replace('<b>', '**').replace('</b>', '**')}"
+              for s in bottom_line.sentences(totals, contrasts, months)]
+    lines += ["", "![Every scenario: median and 80% interval of attacks per month](figures/overlay.png)", ""]
     lines += ["| scenario | median total | 80% interval |", "|---|---:|---:|"]
     for _, r in totals.iterrows():
         lines.append(f"| {r['scenario']} | {r['median']:.0f} | {r['q10']:.0f} to {r['q90']:.0f} |")
@@ -277,20 +376,41 @@ def markdown_summary(draws: xr.Dataset, manifest: dict[str, Any]) -> str:
             lines.append(f"| {r['scenario']} vs {r['baseline']} | {r['diff_median']:.0f} | "
                          f"{r['diff_q10']:.0f} to {r['diff_q90']:.0f} | {r['p_fewer_than_baseline']:.2f} |")
     lines += ["", f"Model {manifest.get('model')}, seed {manifest.get('scenario_seed')}, fit key "
-              f"{manifest.get('fit_key')}. Attacks are counted as the Pentagon counts them (rocket, drone, "
-              "mortar and missile attacks on US facilities in Iraq and Syria)."]
+              f"{manifest.get('fit_key')}. Attacks are on the scale of the data's reference counting "
+              "definition (report.html names it)."]
     return "\n".join(lines) + "\n"
+
+
+def plots_png(fig: Any) -> bytes:
+    """A static figure for figures/ and summary.md (not embedded: the page has the interactive one)."""
+    return png_bytes(fig)
+
+
+def _contrasts_table(folder: Path) -> pd.DataFrame | None:
+    """The run's contrasts.csv when written (it may carry more columns than this module computes)."""
+    path = folder / "contrasts.csv"
+    if not path.exists():
+        return None
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:      # no scenario has a baseline
+        return pd.DataFrame()
 
 
 def write_report(folder: Path, idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str, Any],
                  dataset: Dataset, family: Family, checks: pd.DataFrame | None = None,
-                 dependence: pd.DataFrame | None = None) -> None:
-    """report.html (self-contained), summary.md and figures/*.png into `folder`."""
+                 dependence: pd.DataFrame | None = None, tables_from: Path | None = None) -> None:
+    """report.html (self-contained), summary.md and figures/*.png into `folder`.
+
+    `tables_from`: the run folder whose contrasts.csv to use (default `folder`).
+    """
     folder = Path(folder)
     figures = Figures()
-    page_html = build_report(idata, draws, manifest, dataset, family, figures, checks, dependence)
+    contrasts = _contrasts_table(Path(tables_from or folder))
+    page_html = build_report(idata, draws, manifest, dataset, family, figures, checks, contrasts,
+                             link_from=folder, dependence=dependence)
     (folder / "report.html").write_text(page_html, encoding="utf-8")
-    (folder / "summary.md").write_text(markdown_summary(draws, manifest), encoding="utf-8")
+    (folder / "summary.md").write_text(markdown_summary(draws, manifest, contrasts), encoding="utf-8")
     (folder / "figures").mkdir(exist_ok=True)
     for name, data in figures.files.items():
         (folder / "figures" / name).write_bytes(data)

@@ -7,7 +7,6 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-from forecast.scenarios.kernels import piecewise_linear_bin_means
 from forecast.scenarios.spec import DateSpec, PathSpec, Value
 from forecast.timeaxis import TimeAxis
 
@@ -77,4 +76,6 @@ def path_bin_means(path: PathSpec, axis: TimeAxis, start_value: np.ndarray, star
     first, last = bin_days(axis)
     # knot days ascend in every draw: the spec requires each point (ranges included) after
     # the previous one, and check() every point on or after the first forecast day
+    from forecast.scenarios.kernels import piecewise_linear_bin_means  # numba: only when simulating
+
     return piecewise_linear_bin_means(first, last, knot_days, knot_values.astype(float))

@@ -428,8 +428,12 @@ def load_scenario(path: str | Path) -> Scenario:
     return parse_scenario(text, str(path))
 
 
-def load_scenarios(paths: list[str | Path]) -> list[Scenario]:
-    """Load several files and check them as a set (unique names, baselines present)."""
+def load_scenarios(paths: list[str | Path], baselines_required: bool = True) -> list[Scenario]:
+    """Load several files and check them as a set (unique names, baselines present).
+
+    `baselines_required=False` (validating files alone): a baseline that is not among the
+    files is not an error; one that is must still be another scenario.
+    """
     if not paths:
         raise InputError("command line", "no scenario files given")
     scenarios = [load_scenario(p) for p in paths]
@@ -438,7 +442,7 @@ def load_scenarios(paths: list[str | Path]) -> list[Scenario]:
         if names.count(s.name) > 1:
             raise InputError(s.source, f"scenario name {s.name!r} is used by more than one file",
                              where="key 'name'")
-        if s.baseline is not None and s.baseline not in names:
+        if s.baseline is not None and s.baseline not in names and baselines_required:
             raise InputError(s.source, f"baseline {s.baseline!r} is not among the scenarios given"
                              f"{did_you_mean(s.baseline, names)}; pass its file too", where="key 'baseline'")
         if s.baseline == s.name:

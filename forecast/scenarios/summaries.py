@@ -57,6 +57,18 @@ def _mcse(values: np.ndarray, chains: int, method: str, prob: float | None = Non
     return float(np.ravel(az.mcse(_by_chain(values, chains), method=method, **kwargs))[0])
 
 
+def month_labels(draws: xr.Dataset) -> list[str]:
+    """The forecast months as text ("2027-01"; weekly bins "2027-01-04"), from datetime or text coords."""
+    if "month_label" in draws.coords:
+        return [str(v) for v in draws["month_label"].values]
+    values = draws["month"].values
+    if np.issubdtype(values.dtype, np.datetime64):
+        stamps = pd.DatetimeIndex(values)
+        weekly = len(stamps) > 1 and (stamps[1] - stamps[0]).days == 7
+        return list(stamps.strftime("%Y-%m-%d" if weekly else "%Y-%m"))
+    return [str(v) for v in values]
+
+
 def monthly_summary(draws: xr.Dataset) -> pd.DataFrame:
     chains = chains_of(draws)
     rows = []
@@ -64,7 +76,7 @@ def monthly_summary(draws: xr.Dataset) -> pd.DataFrame:
         counts = draws["count"].sel(scenario=s).values
         rates = draws["rate"].sel(scenario=s).values
         presence = draws["presence"].sel(scenario=s).values
-        for j, month in enumerate(draws["month"].values):
+        for j, month in enumerate(month_labels(draws)):
             row = {"scenario": s, "month": month, **quantile_stats(counts[:, j], chains),
                    **quantile_stats(rates[:, j], chains, {"median": 0.5}, prefix="rate_"),
                    **probability_stats(counts[:, j] > 0, chains, "p_any_attack"),
@@ -129,16 +141,21 @@ def exceedance(draws: xr.Dataset) -> pd.DataFrame:
 
 
 def first_attack(draws: xr.Dataset) -> pd.DataFrame:
-    """Distribution of months until the first attack (1 = the first forecast month)."""
+    """Distribution of months until the first attack (1 = the first forecast month).
+
+    One row per scenario and month m (censored false: the first attack falls in month m),
+    and a last row with m = the horizon's length and censored true: no attack within the
+    horizon, so the first comes after it (right-censored, as survival tables write it).
+    """
     rows = []
     months = draws.sizes["month"]
     for s in draws["scenario"].values:
         hit = draws["count"].sel(scenario=s).values > 0
         first = np.where(hit.any(axis=1), hit.argmax(axis=1) + 1, 0)
         for m in range(1, months + 1):
-            rows.append({"scenario": s, "months_until_first_attack": str(m),
+            rows.append({"scenario": s, "months_until_first_attack": m, "censored": False,
                          "probability": float((first == m).mean())})
-        rows.append({"scenario": s, "months_until_first_attack": "none in horizon",
+        rows.append({"scenario": s, "months_until_first_attack": months, "censored": True,
                      "probability": float((first == 0).mean())})
     return pd.DataFrame(rows).round(DECIMALS)
 

@@ -25,23 +25,23 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import arviz as az
 import numpy as np
 import pandas as pd
-import pymc as pm
-import pytensor.tensor as pt
 import xarray as xr
-from scipy import stats
 
 from forecast.core.effects_graph import bin_log_multiplier, effect_families, event_effect_graph
 from forecast.core.predictive import NegBinomialMixture, Predictive
-from forecast.core.sampling import sample_posterior
 from forecast.data.dataset import Dataset
 from forecast.errors import InputError
 from forecast.families.base import Family
 from forecast.families.hawkes.kernels import kernel_weights_numpy, lag_matrix
 from forecast.families.hawkes.simulate import SHOCKS, HawkesSimulator
+from forecast.lazy import lazy_module
 from forecast.scenarios.toolkit import observed_scenario
+
+# imported when a graph is built: the registry and the scenario checks need none of them
+az, pm, pt = lazy_module("arviz"), lazy_module("pymc"), lazy_module("pytensor.tensor")
+stats = lazy_module("scipy.stats")
 
 KERNELS = ("geometric", "power_law")
 # Kernel support in bins: a year of months, half a year of weeks.
@@ -165,6 +165,8 @@ class HawkesModel(Family):
 
     def fit(self, **kwargs: Any) -> az.InferenceData:
         """Sample the posterior; PyMC computes the pointwise log-likelihood (a plain NB pmf)."""
+        from forecast.core.sampling import sample_posterior
+
         return sample_posterior(self.model or self.build(), **kwargs)
 
     def pointwise_log_likelihood(self, posterior: xr.Dataset) -> xr.DataArray:

@@ -13,11 +13,13 @@ reported).
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from forecast.families.hawkes.kernels import kernel_weights_numpy
+from forecast.lazy import lazy_module
 from forecast.scenarios.spec import Scenario
 from forecast.scenarios.toolkit import ScenarioSimulator
+
+stats = lazy_module("scipy.stats")   # slow to import; scenario checks never need it
 
 SHOCKS = {"rate_multiplier": "multiplies the background (non-triggered) attack rate",
           "branching_multiplier": "multiplies the branching ratio eta (escalation dynamic)"}

@@ -18,11 +18,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import arviz as az
 import numpy as np
 import pandas as pd
-import pymc as pm
-import pytensor.tensor as pt
 import xarray as xr
 
 from forecast.core.effects_graph import bin_log_multiplier, bin_sum, effect_families, event_effect_graph
@@ -30,9 +27,12 @@ from forecast.core.likelihood import IntervalTable, interval_logp, interval_logp
 from forecast.core.predictive import PoissonMixture, Predictive
 from forecast.data.dataset import Dataset
 from forecast.families.base import Family
-from forecast.families.latent_ar.ar1_op import ar1_filter_op
 from forecast.families.latent_ar.simulate import SHOCKS, LatentARSimulator
+from forecast.lazy import lazy_module
 from forecast.scenarios.toolkit import observed_scenario
+
+# imported when a graph is built: the registry and the scenario checks need none of them
+az, pm, pt = lazy_module("arviz"), lazy_module("pymc"), lazy_module("pytensor.tensor")
 
 
 def parameter_families() -> dict[str, str]:
@@ -76,6 +76,7 @@ class LatentARModel(Family):
     loo_note = "each observation moves its own latent value"
     unpredicted_reason = "the model has no ratio for this counting definition (not fitted)"
     supports_exact_loo = True
+    internal_variables = ("z",)      # the simulator continues `u`; `z` is its raw innovation
 
     @classmethod
     def parameter_families(cls) -> dict[str, str]:
@@ -96,6 +97,8 @@ class LatentARModel(Family):
         return coords
 
     def build(self) -> pm.Model:
+        from forecast.families.latent_ar.ar1_op import ar1_filter_op
+
         ds = self.dataset
         fitted = ds.fitted
         n_bins = ds.axis.n

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from forecast.scenarios.kernels import latent_ar_rates, poisson_quantiles
 from forecast.scenarios.spec import Scenario
 from forecast.scenarios.toolkit import ScenarioSimulator
 
@@ -24,6 +23,8 @@ class LatentARSimulator(ScenarioSimulator):
 
     def simulate(self, scenario: Scenario, seed: int) -> dict[str, np.ndarray]:
         """Draws of presence, rate and count, each (D, months) over the scenario's horizon."""
+        from forecast.scenarios.kernels import latent_ar_rates, poisson_quantiles  # numba, when simulating
+
         bg = self.background(scenario, seed)
         draws = self.draws
         n, h = bg.log_rate.shape
