@@ -14,6 +14,7 @@ import xarray as xr
 
 from forecast.checks import worst_checks
 from forecast.core.predictive_checks import outside_central, tail_probabilities
+from forecast.core.scaling import coefficient_summary
 from forecast.data.dataset import Dataset
 from forecast.families import Family
 from forecast.reporting import plots
@@ -209,6 +210,9 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
                                               "predicted_median", "p_inside", "tail_probability"]], 4)]
     summary = az.summary(idata, var_names=[n for n in [*family.key_parameters, "intercept"]
                                            if n in idata.posterior], kind="all")
+    # covariate coefficients per sd (as fitted) and per unit of the covariate
+    summary = pd.concat([summary, coefficient_summary(idata, list(dataset.covariates.columns),
+                                                      family.cov_sd)])
     parts += ["<h2>Diagnostics</h2>", _verdict_banner(manifest),
               summary.reset_index().rename(columns={"index": "parameter"}).to_html(index=False, border=0,
                                                                                    classes="t"),
