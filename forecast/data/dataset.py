@@ -49,6 +49,8 @@ class Dataset:
     covariates: pd.DataFrame = field(default_factory=pd.DataFrame)
     presence_basis: list[str] | None = None
     files: tuple[Path, ...] = ()
+    # counting definition -> what it counts, where the data describe it (the report quotes it)
+    definition_notes: dict[str, str] = field(default_factory=dict)
 
     @property
     def fitted(self) -> pd.DataFrame:

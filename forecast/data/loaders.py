@@ -182,6 +182,12 @@ def load_presence_table(path: Path) -> pd.DataFrame:
     return out
 
 
+def load_definition_notes(path: Path) -> dict[str, str]:
+    """definitions.csv `definition,description[,...]`: what each counting definition counts."""
+    frame = read_csv(path, required=("definition", "description"), allow_extra=True)
+    return {rec["definition"].strip(): rec["description"].strip() for rec in frame.to_dict("records")}
+
+
 def load_bundled(events: str | Path | None = None) -> Dataset:
     """The shipped dataset: fact-pack observations, troop presence and events."""
     folder = bundled_dir()
@@ -197,6 +203,7 @@ def load_bundled(events: str | Path | None = None) -> Dataset:
         events=load_events(event_file, warn_act_ends=events is not None),
         reference="dod_facility_attacks", presence=presence["presence"].to_numpy(float),
         presence_basis=list(presence["basis"]), files=files,
+        definition_notes=load_definition_notes(folder / "definitions.csv"),
     )
 
 
