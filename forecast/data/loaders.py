@@ -50,14 +50,14 @@ def bundled_dir() -> Path:
     return Path(str(resources.files("forecast.data") / "files"))
 
 
-def load_events(path: str | Path, *, warn_act_ends: bool = True) -> pd.DataFrame:
+def load_events(path: str | Path) -> pd.DataFrame:
     """Events CSV `date,kind[,name][,end_date]` (extra descriptive columns are kept).
 
     A YYYY-MM `end_date` runs through the month's last day. On an act (ACT_KINDS: a killing,
     a strike) `end_date` can only record the act's last day: its effect starts on `date` and
-    decays, it does not stop at `end_date`. Such rows are kept and, unless `warn_act_ends` is
-    False (the bundled file, whose README states the rule), named in one warning, since whoever
-    wrote the end may have meant the effect to stop there.
+    decays, it does not stop at `end_date`. Such rows are kept and named in one warning (whoever
+    wrote the end may have meant the effect to stop there), except in the bundled file, whose
+    README states the rule for its multi-day strike series.
     """
     path = Path(path)
     frame = read_csv(path, required=("date", "kind"), allow_extra=True)
@@ -78,7 +78,7 @@ def load_events(path: str | Path, *, warn_act_ends: bool = True) -> pd.DataFrame
         name = check_text(rec.get("name", "").strip() or kind, path, i, "name", max_len=80)
         rows.append({"date": date, "end_date": end_date, "kind": kind, "name": name,
                      "summary": rec.get("summary", ""), "source": rec.get("source", "")})
-    if act_ends and warn_act_ends:
+    if act_ends and path.resolve() != (bundled_dir() / "events.csv").resolve():
         warnings.warn(
             f"{path}: rows {', '.join(act_ends)} give an end_date, which the model does not use for "
             f"these kinds: the effect of a {' or '.join(ACT_KINDS)} starts on its date and decays "
@@ -200,7 +200,7 @@ def load_bundled(events: str | Path | None = None) -> Dataset:
     files = (folder / "observations.csv", folder / "presence.csv", event_file)
     return Dataset(
         name=BUNDLED_NAME, axis=axis, observations=obs,
-        events=load_events(event_file, warn_act_ends=events is not None),
+        events=load_events(event_file),
         reference="dod_facility_attacks", presence=presence["presence"].to_numpy(float),
         presence_basis=list(presence["basis"]), files=files,
         definition_notes=load_definition_notes(folder / "definitions.csv"),
