@@ -28,6 +28,7 @@ from matplotlib.figure import Figure
 
 from forecast import runs
 from forecast.config import DEFAULT_SEED, DataSource, FitSettings, RunConfig
+from forecast.core.scaling import coefficient_summary
 from forecast.data.dataset import Dataset
 from forecast.data.summary import describe as _describe
 from forecast.errors import InputError
@@ -82,10 +83,16 @@ class Fit:
         return bool(self.manifest["diagnostics"]["passed"])
 
     def summary(self) -> pd.DataFrame:
-        """Key parameters: mean, sd, 94% HDI, MCSE, r-hat and ESS (one row per parameter)."""
+        """Key parameters: mean, sd, 94% HDI, MCSE, r-hat and ESS (one row per parameter).
+
+        Covariate coefficients come twice: `beta[name]` per standard deviation of the covariate
+        (as fitted) and `beta_per_unit[name]` per unit of it, in the data's own units.
+        """
         names = [n for n in (*self.family.key_parameters, "intercept") if n in self.idata.posterior]
         table = az.summary(self.idata, var_names=names, kind="all")
-        return table.rename_axis("parameter").reset_index()
+        coefficients = coefficient_summary(self.idata, list(self.family.dataset.covariates.columns),
+                                           self.family.cov_sd)
+        return pd.concat([table, coefficients]).rename_axis("parameter").reset_index()
 
     def plot(self) -> Figure:
         """Prior against posterior of the key parameters."""

@@ -18,6 +18,7 @@ from forecast import runs
 from forecast.config import FitSettings, portable_path
 from forecast.core.diagnostics import diagnose
 from forecast.core.sampling import COMPILE_FLAGS
+from forecast.core.scaling import Scaling
 from forecast.data.dataset import Dataset
 from forecast.errors import ConvergenceError, ForecastError, InputError
 from forecast.families import Family, make_family
@@ -46,6 +47,16 @@ def fit_key(model: Family, settings: FitSettings) -> str:
         "compile": COMPILE_FLAGS,
     }
     return runs.sha256_text(json.dumps(payload, sort_keys=True, default=str))[:20]
+
+
+SCALING_ATTR = "covariate_scaling"
+
+
+def covariate_scaling(model: Family) -> dict[str, dict[str, float]]:
+    """Per covariate, the mean and sd the model standardised it with (manifest and posterior
+    attrs): the posterior's `beta` is per sd of the covariate, `beta / sd` per unit."""
+    scaling = Scaling(model.cov_mean, model.cov_sd, model.presence_ref)
+    return scaling.record(list(model.dataset.covariates.columns))
 
 
 def observation_summary(dataset: Dataset) -> dict[str, Any]:
@@ -133,10 +144,14 @@ def fit(dataset: Dataset, *, model_name: str = "latent_ar", priors_file: str | P
     check_identifiable(dataset)
     model = make_family(model_name, dataset, priors_file)
     key = fit_key(model, settings)
+    scaling = covariate_scaling(model)
     if cache_root is not None:
         cached = _load_cached(_cache_dir(cache_root, key))
         if cached is not None:
             idata, manifest = cached
+            # entries cached before the scaling was recorded: it follows from the data (in the key)
+            manifest.setdefault("covariate_scaling", scaling)
+            idata.posterior.attrs.setdefault(SCALING_ATTR, json.dumps(scaling))
             return FitResult(model, idata, manifest, reused=True,
                              posterior_file=_cache_dir(cache_root, key) / POSTERIOR)
     started = time.perf_counter()
@@ -145,6 +160,7 @@ def fit(dataset: Dataset, *, model_name: str = "latent_ar", priors_file: str | P
                       seed=settings.seed, sampler=settings.sampler, progress=progress,
                       target_accept=settings.target_accept, mass_matrix=settings.mass_matrix)
     wall = time.perf_counter() - started
+    idata.posterior.attrs[SCALING_ATTR] = json.dumps(scaling)
     free = [rv.name for rv in model.model.free_RVs]
     diagnostics = diagnose(idata, free)
     manifest = {
@@ -160,6 +176,7 @@ def fit(dataset: Dataset, *, model_name: str = "latent_ar", priors_file: str | P
         "priors": {"files": {portable_path(str(p)): runs.sha256_file(p) for p in model.priors.sources},
                    "resolved": model.priors.to_dict()},
         "presence_reference": model.presence_ref,
+        "covariate_scaling": scaling,
         "diagnostics": diagnostics.to_dict(),
         "versions": runs.versions(),
     }

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pandas as pd
+import pytest
 from matplotlib.figure import Figure
 
 import forecast as fc
@@ -16,11 +20,22 @@ def test_public_names_are_listed_and_load():
 
 
 def test_fit_simulate_summarise_plot(write, tmp_path):
-    data = fc.load_dataset(str(write("c.csv", counts_csv(30, presence=3.0))))
+    lines = counts_csv(30, presence=3.0).splitlines()
+    oil = [60.0 + 7.0 * (i % 5) for i in range(len(lines) - 1)]      # a covariate in dollars
+    text = "\n".join([lines[0] + ",oil"] + [f"{r},{v}" for r, v in zip(lines[1:], oil)]) + "\n"
+    data = fc.load_dataset(str(write("c.csv", text)))
     fitted = fc.fit(data, settings=fc.FitSettings(draws=40, tune=40, chains=2), cache_root=None)
     summary = fitted.summary()
     assert {"parameter", "mean", "r_hat", "ess_bulk"} <= set(summary.columns)
     assert "elasticity" in set(summary["parameter"])
+    # the covariate's scaling is recorded, and its coefficient reported per sd and per dollar
+    scaling = {"mean": pytest.approx(np.mean(oil)), "sd": pytest.approx(np.std(oil))}
+    assert fitted.manifest["covariate_scaling"] == {"oil": scaling}
+    assert json.loads(fitted.idata.posterior.attrs["covariate_scaling"]) == {"oil": scaling}
+    rows = summary.set_index("parameter")["mean"]
+    beta = float(fitted.idata.posterior["beta"].mean())
+    assert rows["beta[oil]"] == pytest.approx(beta, abs=1e-3)
+    assert rows["beta_per_unit[oil]"] == pytest.approx(beta / np.std(oil), abs=1e-3)
     assert isinstance(fitted.plot(), Figure)
     scenarios = fc.load_scenarios([write("a.toml", 'name = "stay"\n[horizon]\nmonths = 6\n'),
                                    write("b.toml", 'name = "leave"\nbaseline = "stay"\n[horizon]\n'
@@ -37,6 +52,7 @@ def test_fit_simulate_summarise_plot(write, tmp_path):
     assert isinstance(outlook.plot_contrasts(), Figure)
     folder = fc.write_report(outlook, tmp_path / "report")
     assert (folder / "report.html").exists() and (folder / "contrasts.csv").exists()
+    assert "beta_per_unit[oil]" in (folder / "report.html").read_text()
     assert (folder / "checks.csv").exists()
 
 

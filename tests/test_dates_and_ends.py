@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -87,3 +88,22 @@ def test_scenario_end_on_an_act_exits_2_from_the_cli(write, capsys) -> None:
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert "s.toml" in err and "events[0].end" in err and "Traceback" not in err
+
+
+def test_a_shock_ending_in_a_month_acts_through_that_whole_month(write) -> None:
+    from forecast.data.loaders import load_counts
+    from forecast.families.latent_ar.graph import LatentARModel
+    from forecast.scenarios.spec import load_scenarios
+    from forecast.simulation import simulate_scenarios
+    from tests.conftest import counts_csv, fake_posterior
+
+    model = LatentARModel(load_counts(write("counts.csv", counts_csv())))
+    head = '[horizon]\nstart = "2024-01"\nmonths = 6\n'
+    base = write("base.toml", 'name = "base"\n' + head)
+    shock = write("shock.toml", 'name = "shock"\nbaseline = "base"\n' + head
+                  + '[[shocks]]\nparameter = "rate_multiplier"\ndate = "2024-02"\nend = "2024-03"\n'
+                  'factor = 0.5\n')
+    draws = simulate_scenarios(model, fake_posterior(model), load_scenarios([base, shock]), seed=2)
+    ratio = (draws["rate"].sel(scenario="shock") / draws["rate"].sel(scenario="base")).values
+    # February and all of March halved (a YYYY-MM end used to stop it on 1 March)
+    assert np.allclose(ratio[:, [0, 3, 4, 5]], 1.0) and np.allclose(ratio[:, 1:3], 0.5)

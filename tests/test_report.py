@@ -129,3 +129,56 @@ def test_the_latest_backtest_is_linked_relatively(tmp_path):
     found = latest_backtest([tmp_path / "reports", tmp_path / "nowhere"])
     assert found == tmp_path / "reports" / "2026-11-24-bundled-backtest" / "backtest.html"
     assert latest_backtest([tmp_path / "nowhere"]) is None
+
+
+
+
+BUNDLED_SENTENCES = ("Pentagon", "thousands of troops", "convoys excluded", "Iraq and Syria")
+
+
+def test_report_on_user_data_says_only_what_follows_from_that_data(setup, tmp_path):
+    from forecast.checks import checks_table
+
+    model, idata, base, cut, n_obs = setup
+    scenarios = load_scenarios([base, cut])
+    draws = simulate_scenarios(model, idata.posterior, scenarios, seed=1)
+    checks = checks_table(model, idata.posterior)
+    write_report(tmp_path, idata, draws, manifest("passed", scenarios), model.dataset, model, checks)
+    page = (tmp_path / "report.html").read_text()
+    summary = (tmp_path / "summary.md").read_text()
+    for sentence in BUNDLED_SENTENCES:
+        assert sentence not in page and sentence not in summary, sentence
+    # the counts are described by the data's own reference definition (here undescribed)
+    assert "reference counting definition, counts (the data do not describe it)" in page
+    # posterior sd 0.1 against a prior sd of 1: the data, not the prior, decide the elasticity
+    assert "most of what we know about it comes from the prior" not in page
+    assert "learned mainly from the data" in page
+    # one predictive-check count, from checks.csv, saying what it covers
+    assert page.count("outside the central 95%") == 1
+    assert f"{n_obs} predicted rows, {n_obs} fitted (in the likelihood) and 0 check rows" in page
+
+
+def test_bundled_reference_definition_is_described_in_its_own_words():
+    from forecast.data.loaders import load_bundled
+    from forecast.reporting.scenario_report import _counts_note
+
+    data = load_bundled()
+    note = _counts_note(data)
+    assert data.reference in note and data.definition_notes[data.reference].rstrip(".") in note
+    assert "enter through reporting ratios" in note
+
+
+@pytest.mark.parametrize(("posterior_sd", "verdict"), [
+    (0.95, "most of what we know about it comes from the prior"),
+    (0.5, "the data and the prior both shape it"),
+    (0.1, "it is learned mainly from the data"),
+])
+def test_prior_dependence_sentence_follows_the_width_ratio(posterior_sd, verdict):
+    from forecast.reporting.scenario_report import _prior_dependence
+
+    rng = np.random.default_rng(1)
+    prior = rng.normal(0.0, 1.0, 20_000)
+    posterior = rng.normal(0.5, posterior_sd, 20_000)
+    text = _prior_dependence(posterior, prior)
+    assert verdict in text
+    assert f"{np.std(posterior) / np.std(prior):.0%} as wide as the prior" in text

@@ -129,11 +129,13 @@ def _log_upper_tail(mu: pt.TensorVariable, log_mu: pt.TensorVariable, lo: np.nda
     tail = log_pmf + series
     # Each branch gets inputs that are safe for it, so unused branches give no NaN gradients.
     if (~big).any():
-        mu_gamma = pt.where(in_tail | big, lo_1, mu)
-        tail = pt.where(in_tail | big, tail, pt.log(pt.gammainc(lo_1, mu_gamma)))
+        not_gamma = in_tail | big if big.any() else in_tail
+        mu_gamma = pt.where(not_gamma, lo_1, mu)
+        tail = pt.where(not_gamma, tail, pt.log(pt.gammainc(lo_1, mu_gamma)))
     if big.any():
-        mu_temme = pt.where(in_tail | ~big, lo_1, mu)
-        tail = pt.where(in_tail | ~big, tail, _temme_log_p(mu_temme, lo_1))
+        not_temme = in_tail | ~big if (~big).any() else in_tail
+        mu_temme = pt.where(not_temme, lo_1, mu)
+        tail = pt.where(not_temme, tail, _temme_log_p(mu_temme, lo_1))
     return pt.where(positive, tail, 0.0)
 
 

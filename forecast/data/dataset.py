@@ -55,6 +55,8 @@ class Dataset:
     covariates: pd.DataFrame = field(default_factory=pd.DataFrame)
     presence_basis: list[str] | None = None
     files: tuple[Path, ...] = ()
+    # counting definition -> what it counts, where the data describe it (the report quotes it)
+    definition_notes: dict[str, str] = field(default_factory=dict)
     regions: list[str] = field(default_factory=lambda: [ALL])
     # (bins x regions), thousands of troops; low/high bound them where sources disagree
     # (NaN where they agree or give no range)

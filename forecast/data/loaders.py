@@ -57,14 +57,14 @@ def bundled_dir() -> Path:
     return Path(str(resources.files("forecast.data") / "files"))
 
 
-def load_events(path: str | Path, *, warn_act_ends: bool = True) -> pd.DataFrame:
+def load_events(path: str | Path) -> pd.DataFrame:
     """Events CSV `date,kind[,name][,end_date]` (extra descriptive columns are kept).
 
     A YYYY-MM `end_date` runs through the month's last day. On an act (ACT_KINDS: a killing,
     a strike) `end_date` can only record the act's last day: its effect starts on `date` and
-    decays, it does not stop at `end_date`. Such rows are kept and, unless `warn_act_ends` is
-    False (the bundled file, whose README states the rule), named in one warning, since whoever
-    wrote the end may have meant the effect to stop there.
+    decays, it does not stop at `end_date`. Such rows are kept and named in one warning (whoever
+    wrote the end may have meant the effect to stop there), except in the bundled file, whose
+    README states the rule for its multi-day strike series.
     """
     path = Path(path)
     frame = read_csv(path, required=("date", "kind"), allow_extra=True)
@@ -85,7 +85,7 @@ def load_events(path: str | Path, *, warn_act_ends: bool = True) -> pd.DataFrame
         name = check_text(rec.get("name", "").strip() or kind, path, i, "name", max_len=80)
         rows.append({"date": date, "end_date": end_date, "kind": kind, "name": name,
                      "summary": rec.get("summary", ""), "source": rec.get("source", "")})
-    if act_ends and warn_act_ends:
+    if act_ends and path.resolve() != (bundled_dir() / "events.csv").resolve():
         warnings.warn(
             f"{path}: rows {', '.join(act_ends)} give an end_date, which the model does not use for "
             f"these kinds: the effect of a {' or '.join(ACT_KINDS)} starts on its date and decays "
@@ -201,6 +201,12 @@ def _regional_fields(obs: pd.DataFrame, presence: RegionalPresence | None) -> di
     return fields
 
 
+def load_definition_notes(path: Path) -> dict[str, str]:
+    """definitions.csv `definition,description[,...]`: what each counting definition counts."""
+    frame = read_csv(path, required=("definition", "description"), allow_extra=True)
+    return {rec["definition"].strip(): rec["description"].strip() for rec in frame.to_dict("records")}
+
+
 def load_bundled(events: str | Path | None = None) -> Dataset:
     """The shipped dataset: fact-pack observations, troop presence by region and events."""
     folder = bundled_dir()
@@ -213,6 +219,7 @@ def load_bundled(events: str | Path | None = None) -> Dataset:
         name=BUNDLED_NAME, axis=axis, observations=obs,
         events=load_events(event_file, warn_act_ends=events is not None),
         reference="dod_facility_attacks", files=files, **_regional_fields(obs, presence),
+        definition_notes=load_definition_notes(folder / "definitions.csv"),
     )
     check_counts_where_present(dataset, str(folder / "observations.csv"))
     return dataset

@@ -17,7 +17,7 @@ import pandas as pd
 import xarray as xr
 
 from forecast.checks import worst_checks
-from forecast.core.predictive_checks import outside_central, tail_probabilities
+from forecast.core.scaling import coefficient_summary
 from forecast.data.dataset import Dataset
 from forecast.families import Family
 from forecast.reporting import bottom_line, interactive, plots
@@ -39,12 +39,40 @@ def _verdict_banner(manifest: dict[str, Any]) -> str:
             'Do not cite these numbers.</p>')
 
 
-def _plain_words(idata: az.InferenceData, family: Family) -> str:
+def _counts_note(dataset: Dataset) -> str:
+    """What the counts are: the reference counting definition, in the data's own words."""
+    note = dataset.definition_notes.get(dataset.reference, "").strip()
+    text = f"Counts are in the data's reference counting definition, {dataset.reference}"
+    text += f": {note.rstrip('.')}." if note else " (the data do not describe it)."
+    others = dataset.definitions[1:]
+    if others:
+        text += f" Other counting definitions ({', '.join(others)}) enter through reporting ratios."
+    return text
+
+
+# posterior contraction 1 - var(posterior) / var(prior): below the first bound the prior
+# dominates, above the second the data do
+CONTRACTION_BOUNDS = (0.5, 0.9)
+
+
+def _prior_dependence(posterior: np.ndarray, prior: np.ndarray) -> str:
+    """How much of a parameter the data taught, from the posterior/prior width ratio."""
+    ratio = float(np.std(posterior) / np.std(prior))
+    contraction = 1.0 - ratio**2
+    if contraction < CONTRACTION_BOUNDS[0]:
+        verdict = "most of what we know about it comes from the prior, not from the data"
+    elif contraction < CONTRACTION_BOUNDS[1]:
+        verdict = "the data and the prior both shape it"
+    else:
+        verdict = "it is learned mainly from the data"
+    return (f" The posterior is {ratio:.0%} as wide as the prior (the data remove "
+            f"{max(contraction, 0.0):.0%} of the prior's variance): {verdict}.")
+
+
+def _plain_words(idata: az.InferenceData, family: Family, dataset: Dataset) -> str:
     """What the key numbers mean and how much of each comes from the prior."""
     post = idata.posterior
-    items = ["<li>Counts are attacks on US forces as the Pentagon counts them (rocket, drone, mortar "
-             "and missile attacks on US facilities in Iraq and Syria; convoys excluded). Other counters "
-             "enter through reporting ratios.</li>",
+    items = [f"<li>{html.escape(_counts_note(dataset))}</li>",
              "<li>Forecast intervals include the uncertainty of every parameter and of the month-to-month "
              "activity level; they assume the future behaves like the fitted history plus what each "
              "scenario states.</li>"]
@@ -54,10 +82,8 @@ def _plain_words(idata: az.InferenceData, family: Family) -> str:
                 f"(90% interval {_q(g, 0.05):.2f} to {_q(g, 0.95):.2f}; P(more troops, more attacks) "
                 f"= {(g > 0).mean():.2f}).")
         if "prior" in idata.groups() and "elasticity" in idata.prior:
-            ratio = g.std() / idata.prior["elasticity"].values.std()
-            line += (f" This effect is weakly identified by the history: the posterior is "
-                     f"{ratio:.0%} as wide as the prior, so most of what we know about it comes from "
-                     "the prior, not from the data. Withdrawal forecasts lean on it.")
+            line += _prior_dependence(g, idata.prior["elasticity"].values.ravel())
+            line += " Scenarios that change presence lean on this effect."
         items.append(line + "</li>")
     if "decapitation_level" in post:
         for group in post["decapitation_group"].values:
@@ -108,8 +134,8 @@ def _presence_range(dataset: Dataset) -> str:
         return ""
     presence = np.asarray(dataset.presence, dtype=float)
     return (" The force-footprint elasticity is learned only from how attacks moved with presence, "
-            f"which ranged from {presence.min():,.2f} to {presence.max():,.2f} (the data's units; "
-            "thousands of troops in the bundled data) over the history.")
+            f"which ranged from {presence.min():,.2f} to {presence.max():,.2f} (in the data's own "
+            "units) over the history.")
 
 
 def prior_dependence_section(dependence: pd.DataFrame | None) -> str:
@@ -248,8 +274,7 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
         + "".join(f"<li>{s}</li>" for s in bottom_line.sentences(totals, _with_dependence(contrasts,
                                                                                            dependence),
                                                                  months)) + "</ul>"
-        f"<p class='note'>Attacks on US forces as the data's reference counter "
-        f"({html.escape(str(dataset.reference))}) counts them, summed over the horizon: "
+        f"<p class='note'>{html.escape(_counts_note(dataset))} Summed over the horizon: "
         "posterior medians and 80% intervals; differences are paired draw by draw with the same "
         "random numbers in every scenario.</p>",
         _backtest_link(link_from),
@@ -258,7 +283,7 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
         "month; drag to zoom, double-click to reset, click a legend entry to hide a scenario.</p>",
         interactive.div(interactive.overlay_chart(draws), "overlay", height=500),
         ensemble_section(manifest),
-        _plain_words(idata, family),
+        _plain_words(idata, family, dataset),
         "<h2>What was asked</h2>",
         f"<p>Scenarios: {', '.join(draws['scenario'].values)}. Horizon: {months[0]} to {months[-1]} "
         f"({len(months)} months). Data: {html.escape(dataset.name)}, {dataset.axis.labels[0]} to "
@@ -309,24 +334,14 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
                   + _presence_range(dataset) + "</p>",
                   figures.embed("prior_posterior", plots.prior_posterior(idata.prior, idata.posterior,
                                                                          names))]
-    if "posterior_predictive" in idata.groups() and "obs" in idata.posterior_predictive:
-        predictive = idata.posterior_predictive["obs"].stack(s=("chain", "draw")).values
-        lo, hi = fitted["lo"].to_numpy(), fitted["hi"].to_numpy()
-        outside = fitted["id"][outside_central(predictive, lo, hi)].tolist()
-        tails = tail_probabilities(predictive, lo, hi)
-        parts += ["<h2>Posterior predictive check</h2><p>For each observation in the likelihood, the "
-                  "counts the fitted model predicts for its span, against what was reported. "
-                  f"{len(outside)} of {len(fitted)} reported values lie outside the central 95% of "
-                  "their predictive distribution"
-                  + (f" ({html.escape(', '.join(outside))})" if outside else "")
-                  + "; the median tail probability min(P(Y <= hi), P(Y >= lo)) is "
-                  + f"{np.median(tails):.2f}.</p>",
-                  figures.embed("predictive_check", plots.predictive_check(fitted, predictive))]
     if checks is not None and len(checks):
         predicted = checks.dropna(subset=["tail_probability"])
         n_out = int(predicted["outside_central_95"].sum())
-        parts += ["<h3>Every observation, fitted and check (checks.csv)</h3><p>"
-                  f"{n_out} of {len(predicted)} observations the model can predict lie outside the "
+        n_fit = int((predicted["use"] == "fit").sum())
+        parts += ["<h2>Posterior predictive check (checks.csv)</h2><p>Every observation of the data, "
+                  "against the counts the fitted model predicts for its span: "
+                  f"{len(predicted)} predicted rows, {n_fit} fitted (in the likelihood) and "
+                  f"{len(predicted) - n_fit} check rows (not fitted). {n_out} of them lie outside the "
                   f"central 95% of their predictive distribution ({n_out / max(len(predicted), 1):.0%}; "
                   "a calibrated model leaves about 5% there). "
                   + (f"{len(checks) - len(predicted)} rows are not predicted "
@@ -335,8 +350,15 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
                   _table(worst_checks(checks)[["id", "use", "definition", "start", "end", "lo", "hi",
                                               "predicted_median", "p_inside", "tail_probability"]], 4,
                          download="checks.csv", data=checks)]
+    if "posterior_predictive" in idata.groups() and "obs" in idata.posterior_predictive:
+        predictive = idata.posterior_predictive["obs"].stack(s=("chain", "draw")).values
+        parts += ["<p>The fitted observations against draws of their predictive distribution:</p>",
+                  figures.embed("predictive_check", plots.predictive_check(fitted, predictive))]
     summary = az.summary(idata, var_names=[n for n in [*family.key_parameters, "intercept"]
                                            if n in idata.posterior], kind="all")
+    # covariate coefficients per sd (as fitted) and per unit of the covariate
+    summary = pd.concat([summary, coefficient_summary(idata, list(dataset.covariates.columns),
+                                                      family.cov_sd)])
     parts += ["<h2>Diagnostics</h2>", _verdict_banner(manifest),
               summary.reset_index().rename(columns={"index": "parameter"}).to_html(index=False, border=0,
                                                                                    classes="t"),
@@ -355,7 +377,7 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
 
 
 def markdown_summary(draws: xr.Dataset, manifest: dict[str, Any],
-                     contrasts: pd.DataFrame | None = None) -> str:
+                     contrasts: pd.DataFrame | None = None, dataset: Dataset | None = None) -> str:
     """A short Markdown summary for pasting into a memo (the bottom line, the overlay figure, tables)."""
     totals = summaries.total_summary(draws)
     contrasts = summaries.contrasts(draws) if contrasts is None else contrasts
@@ -376,8 +398,7 @@ def markdown_summary(draws: xr.Dataset, manifest: dict[str, Any],
             lines.append(f"| {r['scenario']} vs {r['baseline']} | {r['diff_median']:.0f} | "
                          f"{r['diff_q10']:.0f} to {r['diff_q90']:.0f} | {r['p_fewer_than_baseline']:.2f} |")
     lines += ["", f"Model {manifest.get('model')}, seed {manifest.get('scenario_seed')}, fit key "
-              f"{manifest.get('fit_key')}. Attacks are on the scale of the data's reference counting "
-              "definition (report.html names it)."]
+              f"{manifest.get('fit_key')}." + (f" {_counts_note(dataset)}" if dataset is not None else "")]
     return "\n".join(lines) + "\n"
 
 
@@ -410,7 +431,8 @@ def write_report(folder: Path, idata: az.InferenceData, draws: xr.Dataset, manif
     page_html = build_report(idata, draws, manifest, dataset, family, figures, checks, contrasts,
                              link_from=folder, dependence=dependence)
     (folder / "report.html").write_text(page_html, encoding="utf-8")
-    (folder / "summary.md").write_text(markdown_summary(draws, manifest, contrasts), encoding="utf-8")
+    (folder / "summary.md").write_text(markdown_summary(draws, manifest, contrasts, dataset),
+                                       encoding="utf-8")
     (folder / "figures").mkdir(exist_ok=True)
     for name, data in figures.files.items():
         (folder / "figures" / name).write_bytes(data)
