@@ -241,3 +241,20 @@ def test_bundled_presence_runs_through_2026_with_ranges():
 def test_load_dataset_unknown_name(capsys):
     with pytest.raises(InputError, match="no such file"):
         load_dataset("not_a_dataset")
+
+
+def test_an_end_date_known_to_the_month_runs_through_that_month(write):
+    from forecast.data.loaders import load_events
+
+    events = load_events(write("e.csv", "date,end_date,date_precision,kind,name\n"
+                                        "2024-02-01,2024-04-01,month,militia_truce,truce\n"
+                                        "2024-05-03,2024-05-09,day,militia_truce,truce\n"))
+    assert list(events["end_date"].dt.date.astype(str)) == ["2024-04-30", "2024-05-09"]
+
+
+def test_the_bundled_feb_apr_2024_truce_holds_through_april():
+    from forecast.data.loaders import load_bundled
+
+    events = load_bundled().events
+    row = events[(events["kind"] == "militia_truce") & (events["date"] == pd.Timestamp("2024-02-01"))]
+    assert str(row["end_date"].iloc[0].date()) == "2024-04-30"

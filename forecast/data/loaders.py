@@ -60,7 +60,8 @@ def bundled_dir() -> Path:
 def load_events(path: str | Path) -> pd.DataFrame:
     """Events CSV `date,kind[,name][,end_date]` (extra descriptive columns are kept).
 
-    A YYYY-MM `end_date` runs through the month's last day. On an act (ACT_KINDS: a killing,
+    A YYYY-MM `end_date` runs through the month's last day, and so does any end_date of a row
+    whose `date_precision` is `month` (its dates stand for whole months). On an act (ACT_KINDS: a killing,
     a strike) `end_date` can only record the act's last day: its effect starts on `date` and
     decays, it does not stop at `end_date`. Such rows are kept and named in one warning (whoever
     wrote the end may have meant the effect to stop there), except in the bundled file, whose
@@ -74,6 +75,9 @@ def load_events(path: str | Path) -> pd.DataFrame:
         date = parse_date(rec["date"], path, i, "date")
         end = rec.get("end_date", "").strip()
         end_date = parse_date(end, path, i, "end_date", last_day=True) if end else pd.NaT
+        if end and rec.get("date_precision", "").strip() == "month":
+            # a date known to the month stands for the whole month: the end is its last day
+            end_date = end_date + pd.offsets.MonthEnd(0)
         if end and end_date < date:
             raise InputError(path, f"end_date {end} is before date {rec['date']}", where=f"row {i}")
         kind = rec["kind"].strip()
@@ -217,7 +221,7 @@ def load_bundled(events: str | Path | None = None) -> Dataset:
     files = (folder / "observations.csv", folder / "presence.csv", event_file)
     dataset = Dataset(
         name=BUNDLED_NAME, axis=axis, observations=obs,
-        events=load_events(event_file, warn_act_ends=events is not None),
+        events=load_events(event_file),
         reference="dod_facility_attacks", files=files, **_regional_fields(obs, presence),
         definition_notes=load_definition_notes(folder / "definitions.csv"),
     )
