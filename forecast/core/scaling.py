@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from forecast.data.dataset import Dataset
+
+if TYPE_CHECKING:   # ArviZ loads only when a summary is asked for (quick commands never)
+    import arviz as az
 
 
 @dataclass(frozen=True)
@@ -46,4 +49,6 @@ def coefficient_summary(idata: az.InferenceData, names: Sequence[str], cov_sd: n
     sd = xr.DataArray(np.asarray(cov_sd, dtype=float), dims="covariate",
                       coords={"covariate": beta["covariate"].values})
     both = xr.Dataset({"beta": beta, "beta_per_unit": beta / sd})
+    import arviz as az
+
     return az.summary(both, kind="all")

@@ -76,23 +76,31 @@ KEYS: tuple[KeyDoc, ...] = (
     KeyDoc("events[].date", DATE, "required", "When the event happens; on or after the horizon's start.",
            'date = "2027-10-15"'),
     KeyDoc("events[].end", DATE, "none",
-           f"When a state ends ({_ending_kinds()}): the pulse stops there. Other kinds ignore it.",
+           f"When a state ends ({_ending_kinds()}): the pulse stops there. Other kinds refuse it (a "
+           "killing's or a strike's effect starts on its date and decays).",
            'end = { uniform = ["2027-04-01", "2027-06-30"] }'),
     KeyDoc("events[].name", "text: letters, digits, `_` or `-`, at most 64", '`"scenario_<kind>"`',
            "A label for the event in charts.", 'name = "commander_killed_2027"'),
     KeyDoc("events[].effect", "text (a fitted effect group of the kind) or a table of priors",
-           "the kind's only fitted group (an error if it has several)",
-           "Where the event's effect comes from: the posterior of a fitted group of past events "
-           "(`forecast scenario docs` lists those of the bundled data), or priors you state.",
+           "a new draw from the kind's distribution",
+           "Where the event's effect comes from. Without it, the event is a new event of its kind: "
+           "its effect is drawn, draw by draw, from the distribution the fit learned over the kind's "
+           "past groups (mean and spread, partially pooled). A group name ties it to that group's "
+           "posterior (`forecast scenario docs` lists those of the bundled data); a table states "
+           "priors.",
            'effect = "soleimani_2020"'),
     KeyDoc("events[].effect.pulse", VALUE, "required in a prior table",
            "Jump of the log attack rate at the event, decaying at the kind's fitted rate.",
            "pulse = { normal = [0.5, 0.3] }"),
     KeyDoc("events[].effect.level", VALUE, "0",
            "Lasting shift of the log attack rate (decapitations only).", "level = { normal = [0.0, 0.3] }"),
-    KeyDoc("events[].effect.volatility", VALUE, "0",
-           "Lasting change of the log volatility of the latent rate (decapitations only; models with a "
-           "latent volatility only).", "volatility = 0.2"),
+    KeyDoc("events[].effect.volatility", VALUE, "the current volatility regime continues",
+           "Log volatility of the latent rate in the regime the killing opens, against the volatility "
+           "before any killing (decapitations only; models with a latent volatility only). Regimes "
+           "replace each other; they do not add up.", "volatility = 0.2"),
+    KeyDoc("events[].regions", "list of region names of the data", "every region",
+           "Where the event acts (a model of the total ignores it and refuses a list that is not "
+           "every region).", 'regions = ["iraq"]'),
     KeyDoc("shocks", "list of `[[shocks]]` tables (at most 100)", "none",
            "Multipliers on a model parameter from a date, for what no event kind describes.",
            "[[shocks]]"),
@@ -103,6 +111,8 @@ KEYS: tuple[KeyDoc, ...] = (
            'end = "2028-07"'),
     KeyDoc("shocks[].factor", f"{VALUE}, not below 0 (uniform, triangular or lognormal)", "required",
            "The multiplier; 1 changes nothing.", "factor = { lognormal = [0.0, 0.3] }"),
+    KeyDoc("shocks[].regions", "list of region names of the data", "every region",
+           "Where the factor acts (as for events).", 'regions = ["syria"]'),
 )
 
 DISTRIBUTION_ARGS = {

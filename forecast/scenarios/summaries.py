@@ -9,7 +9,6 @@ probabilities are not (tests/test_summaries_stability.py checks this across caps
 
 from __future__ import annotations
 
-import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -53,6 +52,8 @@ def probability_stats(hit: np.ndarray, chains: int, name: str) -> dict[str, floa
 def _mcse(values: np.ndarray, chains: int, method: str, prob: float | None = None) -> float:
     if np.ptp(values) == 0:
         return 0.0           # every draw the same: no Monte Carlo error (ArviZ returns NaN)
+    import arviz as az  # only when tables are written (the quick commands never load it)
+
     kwargs = {"prob": prob} if method == "quantile" else {}
     return float(np.ravel(az.mcse(_by_chain(values, chains), method=method, **kwargs))[0])
 
