@@ -196,6 +196,15 @@ def _infer_axis(dates: list[pd.Timestamp], texts: list[str], path: Path) -> Time
     return month_axis(min(dates), max(dates))
 
 
+def _duplicate_message(axis: TimeAxis, texts: pd.Series, first: int, row: int, k: int) -> str:
+    a, b = texts.iloc[first - 2].strip(), texts.iloc[row - 2].strip()
+    if axis.freq == "month" and len(a) == len(b) == 10 and a != b:
+        # day dates read as months because they are not all 7 days apart
+        return (f"dates {a} (row {first}) and {b} fall in the same month {axis.labels[k]}: day dates are "
+                "read as weeks only when every two are a multiple of 7 days apart, else as months")
+    return f"duplicate {axis.freq} {axis.labels[k]} (also on row {first})"
+
+
 def load_counts(path: str | Path, events: str | Path | None = None) -> Dataset:
     """A plain counts CSV, one row per bin (and per series when a `series` column exists)."""
     path = Path(path)
@@ -230,20 +239,17 @@ def load_counts(path: str | Path, events: str | Path | None = None) -> Dataset:
     seen: dict[tuple[str, int], int] = {}
     for row, (s, k) in enumerate(zip(series, index), start=2):
         if (s, k) in seen:
-            raise InputError(path, f"duplicate {axis.freq} {axis.labels[k]} (also on row {seen[(s, k)]})"
+            raise InputError(path, _duplicate_message(axis, frame["date"], seen[(s, k)], row, k)
                              + (f" in series {s!r}" if s != DEFAULT_DEFINITION else ""),
                              where=f"row {row}, column 'date'")
         seen[(s, k)] = row
     definitions = list(dict.fromkeys(series))
-    parts = []
-    for definition in definitions:
-        values = np.full(axis.n, np.nan)
-        dates_public: list[pd.Timestamp] = [pd.NaT] * axis.n
-        for s, k, c, p in zip(series, index, counts, published):
-            if s == definition:
-                values[k] = c
-                dates_public[k] = p
-        parts.append(observations_from_bins(axis, values, definition, str(path), dates_public))
+    values = {d: np.full(axis.n, np.nan) for d in definitions}
+    dates_public: dict[str, list[pd.Timestamp]] = {d: [pd.NaT] * axis.n for d in definitions}
+    for s, k, c, p in zip(series, index, counts, published):
+        values[s][k] = c
+        dates_public[s][k] = p
+    parts = [observations_from_bins(axis, values[d], d, str(path), dates_public[d]) for d in definitions]
     obs = pd.concat(parts, ignore_index=True)
     if obs.empty:
         raise InputError(path, "every count is empty; nothing to fit", where="column 'count'")
