@@ -23,6 +23,7 @@ MASS_MATRICES = ("draws", "gradients")
 DEFAULT_SEED = 20240128
 MAX_SEED = 2**32 - 1       # numpy's legacy seeding and nutpie take 32-bit seeds
 MAX_PRIORS_BYTES = MiB
+MIN_DRAWS = 10
 
 
 def portable_path(path: str | None) -> str | None:
@@ -98,6 +99,10 @@ class FitSettings:
             value = getattr(self, name)
             if not 1 <= value <= 100_000:
                 raise InputError("command line", f"--{name} must be between 1 and 100000, got {value}")
+        if self.draws < MIN_DRAWS:
+            # r-hat and ESS split each chain in halves: below this they are undefined (NaN)
+            raise InputError("command line", f"--draws must be at least {MIN_DRAWS} (the diagnostics "
+                             f"gate needs them), got {self.draws}")
         if self.chains < 2:
             # r-hat compares chains: the diagnostics gate cannot judge a single chain
             raise InputError("command line", "--chains must be at least 2 (r-hat compares chains)")

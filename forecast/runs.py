@@ -98,9 +98,9 @@ def staging_path(final: Path) -> Path:
 def check_output(final: Path, need_bytes: int = BASE_SPACE) -> None:
     """Before any work: the run folder can be created where asked, and there is room for it.
 
-    Refuses an existing path (a dangling symlink included), a path under a file, a folder
-    that is not writable, a name the file system cannot hold (with its staging prefix) and a
-    disk with less than `need_bytes` free.
+    Refuses an existing path (a dangling symlink included), a path under a file or inside
+    another run, a folder that is not writable, a name the file system cannot hold (with
+    its staging prefix) and a disk with less than `need_bytes` free.
     """
     final = Path(final)
     if os.path.lexists(final):
@@ -111,6 +111,10 @@ def check_output(final: Path, need_bytes: int = BASE_SPACE) -> None:
         ancestor = ancestor.parent
     if not ancestor.is_dir():
         raise InputError(final, f"cannot be created: {ancestor} is not a folder")
+    for folder in (ancestor, *ancestor.resolve().parents):
+        if (folder / MANIFEST).is_file():
+            raise InputError(final, f"is inside the run {folder}; a run folder is never written into "
+                             "(choose --out or --runs-root elsewhere)")
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise InputError(final, f"cannot be created: the folder {ancestor} is not writable")
     name_max = os.pathconf(ancestor, "PC_NAME_MAX")

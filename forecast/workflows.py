@@ -137,7 +137,8 @@ def _run_single(config: RunConfig, scenarios: list[Scenario], dataset: Dataset, 
     status = verdict(fit_manifest, config.allow_unconverged)
 
     # simulate every scenario from the same draws and write the run
-    loaded_from = fit_source if posterior_file is None or fit_source == "new fit" else str(posterior_file.parent)
+    loaded_from = (fit_source if posterior_file is None or fit_source == "new fit"
+                   else str(posterior_file.parent))
     draws = _simulate_loaded(family, idata, scenarios, config.scenario_seed, loaded_from)
     manifest = {
         **fit_manifest, "kind": "run", "verdict": status, "allow_unconverged": config.allow_unconverged,

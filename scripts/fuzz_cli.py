@@ -24,7 +24,8 @@ SOURCES = {"corpus": fuzz_cases.corpus_cases, "options": fuzz_cases.option_cases
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=sorted(SOURCES), action="append", help="case sources (default all)")
     parser.add_argument("--show-failures", action="store_true", help="print each failed case and why")
     args = parser.parse_args()

@@ -30,7 +30,8 @@ SCENARIO2 = ('name = "cut"\nbaseline = "base"\n[horizon]\nmonths = 3\n'
 TINY = ("--draws", "30", "--tune", "10", "--chains", "2")
 # a base command line per command that succeeds quickly (the sampler is faked)
 BASES: dict[str, tuple[str, ...]] = {
-    "run": ("s.toml", "--data", "data.csv", *TINY, "--allow-unconverged", "--no-report", "--runs-root", "runs"),
+    "run": ("s.toml", "--data", "data.csv", *TINY, "--allow-unconverged", "--no-report",
+            "--runs-root", "runs"),
     "fit": ("--data", "data.csv", *TINY, "--allow-unconverged", "--runs-root", "runs"),
     "validate": ("s.toml", "--data", "data.csv"),
     "report": ("RUN",),
@@ -42,7 +43,8 @@ BASES: dict[str, tuple[str, ...]] = {
     "data show": ("data.csv",),
 }
 PATHS = ("", ".", "garbage", "/dev/zero", "fifo", "dangling", "afile/x", LONG, "rodir/x", "RUN", "../..")
-INTS = ("-1", "0", "1", "99999999999999999999999", "abc", "", "1.5", "1_000")
+# (no '1_000': int() reads it as 1000, a valid but long request such as --sbc 1000)
+INTS = ("-1", "0", "1", "99999999999999999999999", "abc", "", "1.5", "1e3")
 FLOATS = ("-1", "0", "nan", "inf", "2", "abc", "")
 SEEDS = ("-1", "0", "4294967295", "4294967296", str(2**64), "abc")
 

@@ -21,7 +21,8 @@ _PRIORS: dict[tuple[str, str], xr.Dataset] = {}
 BASE_DRAWS = 60
 
 
-def fake_fit(self: Family, *, draws: int = 1000, chains: int = 4, seed: int = 1, **_: Any) -> az.InferenceData:
+def fake_fit(self: Family, *, draws: int = 1000, chains: int = 4, seed: int = 1,
+             **_: Any) -> az.InferenceData:
     import pymc as pm
 
     model = self.model or self.build()
