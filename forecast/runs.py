@@ -339,7 +339,7 @@ def load_run(run_dir: str | Path, kinds: tuple[str, ...] = ("run", "fit")) -> di
     manifest = read_manifest(run_dir)
     kind = manifest.get("kind")
     if kind not in kinds:
-        wanted = " or ".join(f"a {k} run" for k in kinds)
+        wanted = " or ".join(repr(k) for k in kinds)
         raise IncompleteRun(run_dir, f"its manifest's kind is {kind!r}; expected {wanted}")
     problem = check_shape(manifest, kind)
     if problem:

@@ -283,6 +283,7 @@ def rerun(run_dir: str | Path, out: str | Path | None, refit: bool) -> tuple[Pat
         if scenario.sha256 != record["sha256"]:
             raise InputError(scenario.source, "scenario file changed since the original run; outputs "
                              "cannot match")
+    _check_outputs(run_dir, manifest)
     config = replace(config, use_cache=not refit, runs_root=str(run_dir.parent))
     target = runs.new_run_path(out, run_dir.parent, run_dir.name + "-rerun")
     runs.check_output(target)
@@ -298,9 +299,27 @@ def rerun(run_dir: str | Path, out: str | Path | None, refit: bool) -> tuple[Pat
     return new_path, compared
 
 
+DRAW_VARIABLES = ("rate", "count", "presence")
+
+
+def _check_outputs(run_dir: Path, manifest: dict[str, Any]) -> None:
+    """Before the work of a rerun: the outputs it will be compared with can be read."""
+    recorded = manifest.get("files_sha256") or {}
+    for name in runs.run_files(manifest):
+        if name.startswith("posterior"):
+            read_posterior(run_dir / name, intact=name in recorded)
+    try:
+        with xr.open_dataset(run_dir / "scenarios.nc", engine="h5netcdf") as draws:
+            missing = [v for v in DRAW_VARIABLES if v not in draws]
+    except Exception as exc:   # noqa: BLE001 - the netCDF stack raises many types for one bad file
+        raise runs.IncompleteRun(run_dir, f"scenarios.nc cannot be read: {type(exc).__name__}") from None
+    if missing:
+        raise runs.IncompleteRun(run_dir, f"scenarios.nc has no {missing[0]!r} draws")
+
+
 def _same_draws(a: Path, b: Path) -> bool:
     with xr.open_dataset(a, engine="h5netcdf") as x, xr.open_dataset(b, engine="h5netcdf") as y:
-        return all(x[v].equals(y[v]) for v in ("rate", "count", "presence"))
+        return all(x[v].equals(y[v]) for v in DRAW_VARIABLES)
 
 
 def _same_posterior(a: Path, b: Path) -> bool:
