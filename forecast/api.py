@@ -162,12 +162,13 @@ def write_report(forecast: Forecast, out: str | Path) -> Path:
     manifest = {**forecast.fit.manifest, "kind": "run", "verdict": verdict(forecast.fit.manifest, True),
                 "scenario_seed": forecast.seed, "scenarios": scenario_records(forecast.scenarios)}
     family = forecast.fit.family
-    with runs.staged_run(target) as tmp:
+    with runs.staged_run(target) as stage:
+        tmp = stage.dir
         manifest["tables"] = summaries.write_tables(forecast.draws, tmp)
         checks = write_checks(tmp, family, forecast.fit.idata.posterior)
         _write_report(tmp, forecast.fit.idata, forecast.draws, manifest, family.dataset, family, checks)
         runs.write_json(tmp / runs.MANIFEST, manifest)
-    return target
+    return stage.final
 
 
 @dataclass

@@ -13,6 +13,7 @@ from typing import Any
 
 from forecast.data.dataset import Dataset
 from forecast.errors import InputError, did_you_mean
+from forecast.safeio import MiB, check_regular
 
 BUNDLED = "bundled"
 LAYOUTS = ("counts", "acled", "ucdp")
@@ -22,6 +23,9 @@ MASS_MATRICES = ("draws", "gradients")
 DEFAULT_SEED = 20240128
 ENSEMBLE_METHODS = ("stacking", "pseudo-bma")
 WEIGHTS_FROM = ("lfo", "loo")
+MAX_SEED = 2**32 - 1       # numpy's legacy seeding and nutpie take 32-bit seeds
+MAX_PRIORS_BYTES = MiB
+MIN_DRAWS = 10
 
 
 def portable_path(path: str | None) -> str | None:
@@ -97,10 +101,14 @@ class FitSettings:
             value = getattr(self, name)
             if not 1 <= value <= 100_000:
                 raise InputError("command line", f"--{name} must be between 1 and 100000, got {value}")
+        if self.draws < MIN_DRAWS:
+            # r-hat and ESS split each chain in halves: below this they are undefined (NaN)
+            raise InputError("command line", f"--draws must be at least {MIN_DRAWS} (the diagnostics "
+                             f"gate needs them), got {self.draws}")
         if self.chains < 2:
             # r-hat compares chains: the diagnostics gate cannot judge a single chain
             raise InputError("command line", "--chains must be at least 2 (r-hat compares chains)")
-        if not 0 <= self.seed < 2**32:
+        if not 0 <= self.seed <= MAX_SEED:
             raise InputError("command line", f"--seed must be in 0..2^32-1, got {self.seed}")
         if not 0.5 <= self.target_accept < 1:
             raise InputError("command line",
@@ -164,8 +172,15 @@ class RunConfig:
         if len(names) > 1 and self.fit_dir:
             raise InputError("command line",
                              "--fit gives one posterior; an ensemble fits each of its --models")
-        if not 0 <= self.scenario_seed < 2**32:
+        if not 0 <= self.scenario_seed <= MAX_SEED:
             raise InputError("command line", f"--seed must be in 0..2^32-1, got {self.scenario_seed}")
+
+    def check_files(self) -> None:
+        """Input files the run reads through other layers (priors): regular files of sane size.
+
+        The data and scenario readers bound their own reads; the priors reader does not."""
+        if self.priors is not None:
+            check_regular(self.priors, MAX_PRIORS_BYTES, "TOML priors file")
 
     def to_manifest(self) -> dict[str, Any]:
         """A JSON-ready record with portable paths (relative to the working directory when inside)."""
@@ -208,11 +223,14 @@ def run_config(run_dir: str | os.PathLike[str], manifest: dict[str, Any]) -> Run
         seed = int(inputs.get("seed", DEFAULT_SEED))
         fit = FitSettings(**{k: inputs[k] for k in ("draws", "tune", "chains", "sampler", "target_accept",
                                                     "mass_matrix") if inputs.get(k) is not None}, seed=seed)
+        scenarios = inputs.get("scenarios") or ()
+        if not isinstance(scenarios, list) or not all(isinstance(x, str) for x in scenarios):
+            raise TypeError("'scenarios' must be a list of file names")
         models = tuple(m.strip() for m in (inputs.get("models") or "").split(",") if m.strip())
         return RunConfig(data=data, model=inputs.get("model") or "latent_ar", models=models,
                          ensemble=inputs.get("ensemble"), weights_from="loo",
                          priors=inputs.get("priors"), fit=fit,
-                         scenarios=tuple(inputs.get("scenarios") or ()), scenario_seed=seed,
+                         scenarios=tuple(scenarios), scenario_seed=seed,
                          fit_dir=inputs.get("fit_dir"),
                          allow_unconverged=bool(inputs.get("allow_unconverged")))
     except (TypeError, ValueError, AttributeError) as exc:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import arviz as az
+import numpy as np
 
 from forecast import runs
 from forecast.config import FitSettings, portable_path
@@ -80,41 +81,82 @@ def _cache_dir(cache_root: Path, key: str) -> Path:
 def _quarantine(path: Path, why: str) -> None:
     """Move a damaged cache entry aside (never delete what may be someone's only copy)."""
     target = path.parent.parent / "quarantine" / f"{path.name}-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(path, target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
+    except OSError as exc:
+        raise ForecastError(f"the cached fit {path} is damaged ({why}) and cannot be moved aside "
+                            f"({exc.strerror}); nothing was deleted. Move it away, or pass "
+                            "--no-cache") from None
     warnings.warn(f"fit cache entry {path} is damaged ({why}); moved to {target} and refitting",
                   stacklevel=3)
 
 
-def _load_cached(path: Path) -> tuple[az.InferenceData, dict[str, Any]] | None:
-    """The cached fit, or None (absent or damaged). Its bytes are checked against the hash the
-    entry recorded: a damaged entry is quarantined; an intact one that cannot be read here (a
-    broken environment) is an error, and nothing is moved or deleted."""
-    if not path.exists():
-        return None
+def read_posterior(path: Path, intact: bool) -> az.InferenceData:
+    """A posterior file's draws, loaded. `intact`: its hash matched the one recorded, so a
+    reader failure is the environment's (ForecastError), not the file's (IncompleteRun)."""
     try:
-        manifest = json.loads((path / runs.MANIFEST).read_text())
-        if not isinstance(manifest, dict) or not isinstance(manifest.get("diagnostics"), dict):
-            raise ValueError("its manifest is not a fit manifest")
-        recorded = manifest.get("posterior_sha256")
-        intact = recorded is not None and runs.sha256_file(path / POSTERIOR) == recorded
-    except (OSError, ValueError, RecursionError) as exc:
-        _quarantine(path, f"{type(exc).__name__}: {exc}")
-        return None
-    if recorded is not None and not intact:
-        _quarantine(path, "posterior.nc does not match the hash recorded when it was written")
-        return None
-    try:
-        idata = az.from_netcdf(path / POSTERIOR)
+        idata = az.from_netcdf(path)
         idata.posterior.load()
-    except Exception as exc:   # noqa: BLE001 - any reader failure is sorted by the hash below
+    except Exception as exc:   # noqa: BLE001 - the netCDF stack raises many types for one bad file
         if intact:
-            raise ForecastError(f"the cached fit {path} is intact (its hash matches) but cannot be read "
-                                f"here ({type(exc).__name__}: {exc}); nothing was moved or deleted. "
-                                "Repair the Python environment, or pass --no-cache to fit anew") from None
-        _quarantine(path, f"{type(exc).__name__}: {exc}")
+            raise ForecastError(f"{path} is intact (its hash matches) but cannot be read here "
+                                f"({type(exc).__name__}: {exc}); nothing was moved or deleted. "
+                                "Repair the Python environment (or pass --no-cache to fit anew)") from None
+        raise runs.IncompleteRun(path.parent, f"{path.name} cannot be read: {type(exc).__name__}: "
+                                 f"{str(exc)[:200]}") from None
+    return idata
+
+
+def _recorded_hash(manifest: dict[str, Any], name: str) -> bool:
+    files = manifest.get("files_sha256")
+    return name in (files if isinstance(files, dict) else {}) or (
+        name == POSTERIOR and "posterior_sha256" in manifest)
+
+
+def _load_cached(path: Path) -> tuple[az.InferenceData, dict[str, Any]] | None:
+    """The cached fit, or None (absent or damaged). The entry is checked by the run loader
+    (shape, seal, the posterior's recorded hash): a damaged entry is quarantined; an intact
+    one that cannot be read here (a broken environment) is an error, and nothing is moved."""
+    if not os.path.lexists(path):
+        return None
+    try:
+        manifest = runs.load_run(path, kinds=("fit",))
+        idata = read_posterior(path / POSTERIOR, intact=_recorded_hash(manifest, POSTERIOR))
+    except runs.IncompleteRun as exc:
+        _quarantine(path, exc.reason)
         return None
     return idata, manifest
+
+
+class SamplingStopped(ForecastError):
+    """The sampler returned before it finished (interrupted): its partial trace is never kept."""
+
+    exit_code = 130
+
+
+def check_complete(idata: az.InferenceData, settings: FitSettings, names: list[str]) -> None:
+    """Refuse a trace with fewer chains or draws than asked, or NaN padding in its parameters
+    (what nutpie returns when Ctrl-C stops it): it must not be cached under the full key."""
+    post = idata.posterior
+    chains, draws = post.sizes.get("chain", 0), post.sizes.get("draw", 0)
+    problem = None
+    if (chains, draws) != (settings.chains, settings.draws):
+        problem = f"{chains} chain(s) of {draws} draws instead of {settings.chains} of {settings.draws}"
+    else:
+        for name in names:
+            if name in post and not np.isfinite(np.asarray(post[name], dtype=float)).all():
+                problem = f"'{name}' has missing (NaN) draws"
+                break
+    if problem:
+        raise SamplingStopped(f"sampling stopped before it finished ({problem}); the partial trace "
+                              "was neither cached nor written. Run the command again")
+
+
+def space_needed(dataset: Dataset, settings: FitSettings) -> int:
+    """Rough bytes of a fit on disk (draws of every per-bin and per-row variable) plus the run."""
+    per_draw = 8 * (4 * dataset.axis.n + 3 * len(dataset.observations) + 64)
+    return runs.BASE_SPACE + settings.draws * settings.chains * per_draw
 
 
 MIN_FITTED_ROWS = 3
@@ -154,6 +196,11 @@ def fit(dataset: Dataset, *, model_name: str = "latent_ar", priors_file: str | P
             idata.posterior.attrs.setdefault(SCALING_ATTR, json.dumps(scaling))
             return FitResult(model, idata, manifest, reused=True,
                              posterior_file=_cache_dir(cache_root, key) / POSTERIOR)
+        try:    # before sampling: the cache entry can be written
+            runs.check_output(_cache_dir(cache_root, key), space_needed(dataset, settings))
+        except InputError as exc:
+            raise InputError(exc.source, f"{exc.detail} (the fit cache; --no-cache fits without "
+                             "it)") from None
     started = time.perf_counter()
     model.build()
     idata = model.fit(draws=settings.draws, tune=settings.tune, chains=settings.chains,
@@ -162,6 +209,7 @@ def fit(dataset: Dataset, *, model_name: str = "latent_ar", priors_file: str | P
     wall = time.perf_counter() - started
     idata.posterior.attrs[SCALING_ATTR] = json.dumps(scaling)
     free = [rv.name for rv in model.model.free_RVs]
+    check_complete(idata, settings, free)
     diagnostics = diagnose(idata, free)
     manifest = {
         "kind": "fit",
@@ -184,10 +232,11 @@ def fit(dataset: Dataset, *, model_name: str = "latent_ar", priors_file: str | P
     if cache_root is not None:
         final = _cache_dir(cache_root, key)
         try:
-            with runs.staged_run(final) as tmp:
-                idata.to_netcdf(str(tmp / POSTERIOR))
-                runs.write_json(tmp / runs.MANIFEST,
-                                {**manifest, "posterior_sha256": runs.sha256_file(tmp / POSTERIOR)})
+            with runs.staged_run(final) as stage:
+                idata.to_netcdf(str(stage.dir / POSTERIOR))
+                runs.write_json(stage.dir / runs.MANIFEST,
+                                {**manifest, "posterior_sha256": runs.sha256_file(stage.dir / POSTERIOR)},
+                                seal=True)
             posterior_file = final / POSTERIOR
         except runs.AlreadyThere:
             # another process cached the same fit first (same key, same inputs): keep this one's
@@ -216,10 +265,11 @@ def write_fit_run(result: FitResult, out: Path, allow_unconverged: bool,
     if extra:
         manifest["fit"] = fit_section(result.manifest)
         manifest.update(extra)
-    with runs.staged_run(out) as tmp:
-        result.idata.to_netcdf(str(tmp / POSTERIOR))
-        runs.write_json(tmp / runs.MANIFEST, manifest)
-    return out, status
+    with runs.staged_run(out) as stage:
+        result.idata.to_netcdf(str(stage.dir / POSTERIOR))
+        manifest["files_sha256"] = runs.files_sha256(stage.dir)
+        runs.write_json(stage.dir / runs.MANIFEST, manifest, seal=True)
+    return stage.final, status
 
 
 def gate(result: FitResult, allow_unconverged: bool) -> None:
@@ -240,13 +290,13 @@ def gate(result: FitResult, allow_unconverged: bool) -> None:
 def load_fit_run(run_dir: str | Path, allow_unconverged: bool = False) -> tuple[az.InferenceData, dict]:
     """Read a fit (or scenario) run's posterior and manifest, refusing unconverged fits."""
     run_dir = Path(run_dir)
-    manifest = runs.read_manifest(run_dir)
-    if "diagnostics" not in manifest:
-        raise InputError(run_dir, "its manifest holds no fit")
-    if not (run_dir / POSTERIOR).exists():
-        raise InputError(run_dir, f"has no {POSTERIOR}")
+    manifest = runs.load_run(run_dir)
+    if "ensemble" in manifest:
+        raise InputError(run_dir, "is an ensemble run (several posteriors); --fit takes a fit run or a "
+                         "single-model run")
+    idata = read_posterior(run_dir / POSTERIOR, intact=_recorded_hash(manifest, POSTERIOR))
     if not manifest["diagnostics"]["passed"] and not allow_unconverged:
         raise ConvergenceError(f"{run_dir}: this fit failed its diagnostics gate "
-                               f"({'; '.join(manifest['diagnostics']['failures'])}); pass "
+                               f"({'; '.join(map(str, manifest['diagnostics']['failures']))}); pass "
                                "--allow-unconverged to use it anyway")
-    return az.from_netcdf(run_dir / POSTERIOR), manifest
+    return idata, manifest

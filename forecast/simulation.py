@@ -23,9 +23,12 @@ def check_horizons(scenarios: list[Scenario]) -> None:
     for s in scenarios[1:]:
         if (s.start, s.months) != (first.start, first.months):
             raise InputError(s.source, f"horizon differs from {first.source} ({s.months} months from "
-                             f"{s.start or 'the end of the data'} vs {first.months} from "
-                             f"{first.start or 'the end of the data'}); scenarios run together must "
-                             "share their horizon", where="key 'horizon'")
+                             f"{_start(s)} vs {first.months} from {_start(first)}); scenarios run "
+                             "together must share their horizon", where="key 'horizon'")
+
+
+def _start(scenario: Scenario) -> str:
+    return scenario.start.date().isoformat() if scenario.start is not None else "the end of the data"
 
 
 def check_scenarios(family: Family, scenarios: list[Scenario],
@@ -47,6 +50,7 @@ def prepare_scenarios(config: RunConfig, alone: bool = False) -> tuple[list[Scen
     file lies beside the scenario (`<baseline>.toml`), and otherwise left unchecked.
     """
     config.check()
+    config.check_files()
     scenarios = load_scenarios(list(config.scenarios), baselines_required=not alone)
     if alone:
         scenarios = scenarios + _baselines_beside(scenarios)

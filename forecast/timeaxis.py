@@ -46,7 +46,7 @@ class TimeAxis:
             return self.starts + pd.offsets.MonthEnd(0)
         return self.starts + pd.Timedelta(days=6)
 
-    @property
+    @cached_property     # built once: loaders look labels up row by row
     def labels(self) -> list[str]:
         fmt = "%Y-%m" if self.freq == "month" else "%Y-%m-%d"
         return [d.strftime(fmt) for d in self.starts]

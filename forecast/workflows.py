@@ -5,6 +5,7 @@ Everything that can fail is checked before any sampling; runs are written atomic
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -29,6 +30,8 @@ from forecast.fitting import (
     fit_section,
     gate,
     load_fit_run,
+    read_posterior,
+    space_needed,
     verdict,
     write_fit_run,
 )
@@ -58,8 +61,10 @@ def fit_for_config(config: RunConfig, dataset: Dataset, model_name: str | None =
 def fit_only(config: RunConfig, out: str | Path | None = None) -> tuple[Path, str]:
     """`forecast fit`: fit (or reuse) and write a fit run; raises ConvergenceError after writing."""
     config.check()
+    config.check_files()
     dataset = config.data.load()
     target = runs.new_run_path(out, Path(config.runs_root), "fit")
+    runs.check_output(target, space_needed(dataset, config.fit))
     started = datetime.now(UTC)
     result = fit_for_config(config, dataset)
     stored = replace(result, idata=tidy_posterior(result.idata, result.model.internal_variables))
@@ -78,6 +83,7 @@ def run_scenarios(config: RunConfig, out: str | Path | None = None, report: bool
     """
     scenarios, dataset, families = prepare_scenarios(config)
     target = runs.new_run_path(out, Path(config.runs_root), "run")
+    runs.check_output(target, len(families) * space_needed(dataset, config.fit))
     if len(families) > 1:
         return _run_ensemble(config, scenarios, dataset, families, target, report, executor, max_workers)
     return _run_single(config, scenarios, dataset, families[0], target, report)
@@ -117,21 +123,28 @@ def _run_single(config: RunConfig, scenarios: list[Scenario], dataset: Dataset, 
     # the posterior: a given fit run, the cache, or a new fit
     if config.fit_dir:
         idata, fit_manifest = load_fit_run(config.fit_dir, config.allow_unconverged)
+        if fit_manifest.get("model") != family.name:
+            raise InputError(config.fit_dir, f"this fit is of model {fit_manifest.get('model')!r}, not "
+                             f"{family.name!r}; pass --model {fit_manifest.get('model')}")
         if fit_manifest["data"]["content_sha256"] != dataset.content_hash():
             raise InputError(config.fit_dir, "this fit was made on other data than --data/--events give; "
                              "pass the same data, or fit again")
         if fit_manifest["priors"]["resolved"] != family.priors.to_dict():
             raise InputError(config.fit_dir, "this fit used other priors than --priors gives")
         fit_source = str(config.fit_dir)
+        posterior_file: Path | None = Path(config.fit_dir) / POSTERIOR
     else:
         result = fit_for_config(config, dataset, family.name)
         gate(result, config.allow_unconverged)
         idata, fit_manifest = result.idata, result.manifest
         fit_source = "cache" if result.reused else "new fit"
+        posterior_file = result.posterior_file
     status = verdict(fit_manifest, config.allow_unconverged)
 
     # simulate every scenario from the same draws and write the run
-    draws = simulate_scenarios(family, idata.posterior, scenarios, config.scenario_seed)
+    loaded_from = (fit_source if posterior_file is None or fit_source == "new fit"
+                   else str(posterior_file.parent))
+    draws = _simulate_loaded(family, idata, scenarios, config.scenario_seed, loaded_from)
     manifest = {
         **fit_manifest, "kind": "run", "verdict": status, "allow_unconverged": config.allow_unconverged,
         "fit_source": fit_source, "command": runs.command_line(),
@@ -139,7 +152,8 @@ def _run_single(config: RunConfig, scenarios: list[Scenario], dataset: Dataset, 
         "scenario_seed": config.scenario_seed, "config": config.to_manifest(),
         "scenarios": scenario_records(scenarios),
     }
-    with runs.staged_run(out) as tmp:
+    with runs.staged_run(out) as stage:
+        tmp = stage.dir
         tidy_posterior(idata, family.internal_variables).to_netcdf(str(tmp / POSTERIOR))
         draws.to_netcdf(tmp / "scenarios.nc", engine="h5netcdf")
         manifest["tables"] = write_tables(draws, tmp)
@@ -149,8 +163,9 @@ def _run_single(config: RunConfig, scenarios: list[Scenario], dataset: Dataset, 
         if report:
             write_report(tmp, idata, draws, manifest, dataset, family, checks, dependence)
         manifest.update(_run_times(started))
-        runs.write_json(tmp / runs.MANIFEST, manifest)
-    return out
+        manifest["files_sha256"] = runs.files_sha256(tmp)
+        runs.write_json(tmp / runs.MANIFEST, manifest, seal=True)
+    return stage.final
 
 
 def ensemble_weights(config: RunConfig, dataset: Dataset, idatas: dict[str, az.InferenceData],
@@ -222,7 +237,8 @@ def _run_ensemble(config: RunConfig, scenarios: list[Scenario], dataset: Dataset
                                      "diagnostics": r.manifest["diagnostics"]}
                               for name, r in results.items()}},
     }
-    with runs.staged_run(out) as tmp:
+    with runs.staged_run(out) as stage:
+        tmp = stage.dir
         for name, idata in idatas.items():
             tidy_posterior(idata, results[name].model.internal_variables).to_netcdf(
                 str(tmp / f"posterior-{name}.nc"))
@@ -238,55 +254,85 @@ def _run_ensemble(config: RunConfig, scenarios: list[Scenario], dataset: Dataset
         if report:
             write_report(tmp, idatas[lead], draws, manifest, dataset, results[lead].model, checks, dependence)
         manifest.update(_run_times(started))
-        runs.write_json(tmp / runs.MANIFEST, manifest)
-    return out
+        manifest["files_sha256"] = runs.files_sha256(tmp)
+        runs.write_json(tmp / runs.MANIFEST, manifest, seal=True)
+    return stage.final
+
+
+def _simulate_loaded(family: Family, idata: az.InferenceData, scenarios: list[Scenario], seed: int,
+                     source: str) -> xr.Dataset:
+    """Simulate from a posterior; one read from a run folder may lack a variable the family needs."""
+    try:
+        return simulate_scenarios(family, idata.posterior, scenarios, seed)
+    except KeyError as exc:
+        if source == "new fit":
+            raise
+        raise runs.IncompleteRun(source, f"its posterior lacks a variable model {family.name} needs "
+                                 f"({str(exc)[:120]})") from None
+
+
+def _config_of(run_dir: Path, manifest: dict[str, Any]) -> RunConfig:
+    """A run's recorded configuration, checked; errors name the manifest, not the command line."""
+    config = run_config(run_dir, manifest)
+    try:
+        config.check()
+    except InputError as exc:
+        raise runs.IncompleteRun(run_dir, f"its recorded configuration is invalid: "
+                                 f"{exc.detail.replace('--', 'config ')}") from None
+    return config
 
 
 def rebuild_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     """Render the report of an existing scenario run into a new folder (the run is not touched)."""
     run_dir = Path(run_dir).resolve()    # `forecast report .` must not write inside the run
-    manifest = runs.read_manifest(run_dir)
-    if manifest.get("kind") != "run" or not (run_dir / "scenarios.nc").exists():
-        raise InputError(run_dir, "is not a scenario run (no scenarios.nc); use `forecast run` first")
-    config = run_config(run_dir, manifest)
-    target = Path(out) if out else runs.new_run_path(None, run_dir.parent, run_dir.name + "-report")
-    if target.exists():
-        raise InputError(target, "already exists; choose a new --out folder")
+    manifest = runs.load_run(run_dir, kinds=("run",))
+    config = _config_of(run_dir, manifest)
+    target = runs.new_run_path(out, run_dir.parent, run_dir.name + "-report")
+    runs.check_output(target)
+    config.check_files()
     dataset = config.data.load()
     if dataset.content_hash() != manifest["data"]["content_sha256"]:
         raise InputError(run_dir, "its data files have changed since the run; the report would not match")
     lead = manifest.get("ensemble", {}).get("lead_model")
     family = make_family(lead or manifest["model"], dataset, config.priors)
-    idata = az.from_netcdf(run_dir / (f"posterior-{lead}.nc" if lead else POSTERIOR))
-    draws = xr.load_dataset(run_dir / "scenarios.nc", engine="h5netcdf")
-    with runs.staged_run(target) as tmp:
+    name = f"posterior-{lead}.nc" if lead else POSTERIOR
+    idata = read_posterior(run_dir / name, intact=name in (manifest.get("files_sha256") or {}))
+    try:
+        draws = xr.load_dataset(run_dir / "scenarios.nc", engine="h5netcdf")
+        names = [str(n) for n in draws["scenario"].values]
+    except Exception as exc:   # noqa: BLE001 - the netCDF stack raises many types for one bad file
+        raise runs.IncompleteRun(run_dir, f"scenarios.nc cannot be read: {type(exc).__name__}") from None
+    if names != [s["name"] for s in manifest["scenarios"]]:
+        raise runs.IncompleteRun(run_dir, "scenarios.nc holds other scenarios than its manifest lists")
+    with runs.staged_run(target) as stage:
+        checks = checks_table(family, idata.posterior)
         dependence = (pd.read_csv(run_dir / "prior_dependence.csv")
                       if (run_dir / "prior_dependence.csv").exists() else None)
-        write_report(tmp, idata, draws, manifest, dataset, family, checks_table(family, idata.posterior),
-                     dependence, tables_from=run_dir)
-    return target
+        write_report(stage.dir, idata, draws, manifest, dataset, family, checks, dependence,
+                     tables_from=run_dir)
+    return stage.final
 
 
 def rerun(run_dir: str | Path, out: str | Path | None, refit: bool) -> tuple[Path, dict[str, bool]]:
     """Repeat a run from its recorded configuration into a new folder; compare the outputs."""
     run_dir = Path(run_dir).resolve()    # `forecast rerun .` must not write inside the run
-    manifest = runs.read_manifest(run_dir)
-    if manifest.get("kind") != "run":
-        raise InputError(run_dir, "is not a scenario run; nothing to rerun")
-    config = run_config(run_dir, manifest)
+    manifest = runs.load_run(run_dir, kinds=("run",))
+    config = _config_of(run_dir, manifest)
     # checked before any work: the scenario files must be the ones the run used
-    recorded = manifest.get("scenarios") or []
+    recorded = manifest["scenarios"]
     if len(recorded) != len(config.scenarios):
         raise InputError(run_dir, "its manifest lists other scenarios than its configuration")
     for path in config.scenarios:
-        if not Path(path).is_file():
+        if not os.path.lexists(path):
             raise InputError(path, "scenario file of the original run is gone; cannot rerun")
     for scenario, record in zip(load_scenarios(list(config.scenarios)), recorded):
-        if not isinstance(record, dict) or scenario.sha256 != record.get("sha256"):
+        if scenario.sha256 != record["sha256"]:
             raise InputError(scenario.source, "scenario file changed since the original run; outputs "
                              "cannot match")
+    _check_outputs(run_dir, manifest)
     config = replace(config, use_cache=not refit, runs_root=str(run_dir.parent))
     target = runs.new_run_path(out, run_dir.parent, run_dir.name + "-rerun")
+    runs.check_output(target)
     new_path = run_scenarios(config, target)
     compared = {}
     for name in ("summary.csv", "totals.csv", "contrasts.csv", "exceedance.csv", "first_attack.csv",
@@ -299,11 +345,28 @@ def rerun(run_dir: str | Path, out: str | Path | None, refit: bool) -> tuple[Pat
     return new_path, compared
 
 
+DRAW_VARIABLES = ("rate", "count", "presence")
+
+
+def _check_outputs(run_dir: Path, manifest: dict[str, Any]) -> None:
+    """Before the work of a rerun: the outputs it will be compared with can be read."""
+    recorded = manifest.get("files_sha256") or {}
+    for name in runs.run_files(manifest):
+        if name.startswith("posterior"):
+            read_posterior(run_dir / name, intact=name in recorded)
+    try:
+        with xr.open_dataset(run_dir / "scenarios.nc", engine="h5netcdf") as draws:
+            missing = [v for v in DRAW_VARIABLES if v not in draws]
+    except Exception as exc:   # noqa: BLE001 - the netCDF stack raises many types for one bad file
+        raise runs.IncompleteRun(run_dir, f"scenarios.nc cannot be read: {type(exc).__name__}") from None
+    if missing:
+        raise runs.IncompleteRun(run_dir, f"scenarios.nc has no {missing[0]!r} draws")
+
+
 def _same_draws(a: Path, b: Path) -> bool:
     """The same draws (values; runs of older versions had text month coordinates)."""
     with xr.open_dataset(a, engine="h5netcdf") as x, xr.open_dataset(b, engine="h5netcdf") as y:
-        return all(np.array_equal(x[v].values, y[v].values, equal_nan=True)
-                   for v in ("rate", "count", "presence"))
+        return all(x[v].equals(y[v]) for v in DRAW_VARIABLES)
 
 
 def _same_posterior(a: Path, b: Path) -> bool:

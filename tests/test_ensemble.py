@@ -138,7 +138,12 @@ def fake_run(folder, model: str, digest: str, idata: az.InferenceData):
 
     folder.mkdir()
     idata.to_netcdf(str(folder / "posterior.nc"))
-    (folder / "manifest.json").write_text(json.dumps({"model": model, "data": {"content_sha256": digest}}))
+    # the keys every fit manifest has (the run loader checks them)
+    diagnostics = {"passed": True, "failures": [], "max_rhat": 1.0, "min_ess_bulk": 400, "min_ess_tail": 400,
+                   "divergences": 0, "min_bfmi": 1.0}
+    (folder / "manifest.json").write_text(json.dumps({
+        "kind": "fit", "model": model, "fit_key": "k", "data": {"content_sha256": digest},
+        "priors": {"resolved": {}}, "diagnostics": diagnostics}))
     return folder
 
 

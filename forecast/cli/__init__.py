@@ -1,13 +1,16 @@
 """Command line: `forecast COMMAND ...`, one module per command (register_parser + run).
 
-Exit codes: 0 success, 2 bad input (nothing written), 3 the fit failed its diagnostics,
-130 interrupted. The library never imports this package.
+Exit codes: 0 success, 1 the machine failed us (disk full, an unreadable intact file),
+2 bad input (nothing written), 3 the fit failed its diagnostics, 130 interrupted (Ctrl-C),
+143 terminated (SIGTERM). The library never imports this package.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 
 from forecast.cli import backtest, compare, data, export, fit, report, rerun, run, scenario, validate
 from forecast.cli.terminal import quiet_third_parties
@@ -36,6 +39,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that everything that cleans up on Ctrl-C cleans up."""
+
+
+_terminated = threading.Event()
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    _terminated.set()
+    raise Terminated
+
+
+def _handle_sigterm() -> object:
+    """Install the SIGTERM handler (main thread only); return the one it replaced."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    _terminated.clear()
+    return signal.signal(signal.SIGTERM, _on_sigterm)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -44,14 +67,23 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     if not args.verbose:
         quiet_third_parties()
+    previous = _handle_sigterm()
     try:
         return args.run(args)
     except ForecastError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if _terminated.is_set():   # the sampler swallowed the signal and returned a partial trace
+            return 143
         return exc.exit_code
     except KeyboardInterrupt:
+        if _terminated.is_set():
+            print("terminated (SIGTERM); no partial run was left behind", file=sys.stderr)
+            return 143
         print("interrupted; no partial run was left behind", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def entry() -> None:

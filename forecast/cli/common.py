@@ -4,8 +4,35 @@ from __future__ import annotations
 
 import argparse
 
-from forecast.config import DEFAULT_SEED, LAYOUTS, DataSource, FitSettings, RunConfig
+from forecast.config import DEFAULT_SEED, LAYOUTS, MAX_SEED, DataSource, FitSettings, RunConfig
 from forecast.errors import InputError
+
+# the sampler's options and their defaults; None on the command line = not given
+SAMPLER_DEFAULTS = {"draws": 1000, "tune": 500, "chains": 4, "sampler": "nutpie", "target_accept": 0.99,
+                    "mass_matrix": "draws"}
+
+
+def seed_arg(text: str) -> int:
+    """--seed: checked when the command line is read, before any work, for every command."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {MAX_SEED}, "
+                                         f"got {text[:40]!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be from 0 to {MAX_SEED}, got {text[:40]}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """A whole number >= 1 (origins, workers, horizons...)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text[:40]!r}") from None
+    if not 1 <= value <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 1000000, got {text[:40]}")
+    return value
 
 DATA_HELP = "'bundled' (default) or a CSV: counts (date,count[,series][,presence,...]) or observations"
 MODEL_HELP = "model family: latent_ar (default), hawkes, hawkes_powerlaw"
@@ -30,14 +57,14 @@ def add_data_args(p: argparse.ArgumentParser, positional: bool = False) -> None:
 def add_fit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--priors", help="TOML priors overriding the model's default priors per parameter")
     p.add_argument("--model", default="latent_ar", help=MODEL_HELP)
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED,
+    p.add_argument("--seed", type=seed_arg, default=DEFAULT_SEED,
                    help=f"seed of the sampler and of the scenario draws (default {DEFAULT_SEED})")
-    p.add_argument("--draws", type=int, default=1000, help="posterior draws per chain (default 1000)")
-    p.add_argument("--tune", type=int, default=500, help="tuning steps per chain (default 500)")
-    p.add_argument("--chains", type=int, default=4, help="independent chains (default 4)")
-    p.add_argument("--sampler", default="nutpie", help="nutpie (default) or pymc")
-    p.add_argument("--target-accept", type=float, default=0.99, help="NUTS target acceptance rate")
-    p.add_argument("--mass-matrix", default="draws",
+    p.add_argument("--draws", type=int, help="posterior draws per chain (default 1000)")
+    p.add_argument("--tune", type=int, help="tuning steps per chain (default 500)")
+    p.add_argument("--chains", type=int, help="independent chains (default 4)")
+    p.add_argument("--sampler", help="nutpie (default) or pymc")
+    p.add_argument("--target-accept", type=float, help="NUTS target acceptance rate (default 0.99)")
+    p.add_argument("--mass-matrix",
                    help="nutpie's mass matrix adaptation: draws (default; variance of the tuning "
                         "draws) or gradients (nutpie's own, from draw and gradient variances)")
     p.add_argument("--allow-unconverged", action="store_true",
@@ -60,9 +87,14 @@ def run_config(args: argparse.Namespace) -> RunConfig:
     if get("models") is not None and not models:
         raise InputError("command line", f"--models {get('models')!r} names no model; e.g. --models "
                          "latent_ar,hawkes")
-    fit = FitSettings(draws=get("draws", 1000), tune=get("tune", 500), chains=get("chains", 4),
-                      seed=get("seed", DEFAULT_SEED), sampler=get("sampler", "nutpie"),
-                      target_accept=get("target_accept", 0.99), mass_matrix=get("mass_matrix", "draws"))
+    given = [name for name in SAMPLER_DEFAULTS if get(name) is not None]
+    if get("fit_dir") and given:
+        # the posterior comes from the fit run: a sampler option would be recorded but not used
+        raise InputError("command line", f"--{given[0].replace('_', '-')} has no effect with --fit (the fit "
+                         "run's posterior is used as it is); drop it, or fit anew without --fit")
+    sampler = {name: default if get(name) is None else get(name)
+               for name, default in SAMPLER_DEFAULTS.items()}
+    fit = FitSettings(seed=get("seed", DEFAULT_SEED), **sampler)
     return RunConfig(data=data_source(args), model=get("model") or "latent_ar", models=models,
                      ensemble=get("ensemble"), weights_from=get("weights_from", "lfo"),
                      lfo_origins=get("lfo_origins", 6), lfo_steps=get("lfo_steps", 1),

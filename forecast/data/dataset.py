@@ -193,19 +193,20 @@ def observations_from_bins(
     `published` gives each bin's publication date (NaT or None: the bin's last day);
     `region` the regions the counts cover ('' = every region; it also enters the row ids).
     """
-    rows = []
-    for i, (start, end, count) in enumerate(zip(axis.starts, axis.ends, counts)):
-        if np.isnan(count):
-            continue
-        date = published[i] if published is not None else pd.NaT
-        rows.append({
-            "id": f"{definition}:{region + ':' if region else ''}{axis.labels[i]}",
-            "start": start, "end": end,
-            "count": int(count), "bound": "exact", "lo": int(count), "hi": float(count),
-            "definition": definition, "region": region, "use": "fit", "source": source,
-            "published": end if pd.isna(date) else date,
-        })
-    frame = pd.DataFrame(rows, columns=[*OBSERVATION_COLUMNS, "source", "published"])
+    # column-wise: one pass over the bins, not a dict and formatted label per row
+    counts = np.asarray(counts, dtype=float)
+    keep = np.flatnonzero(~np.isnan(counts))
+    labels = axis.labels
+    ends = axis.ends[keep]
+    given = pd.to_datetime(pd.Series([published[i] for i in keep] if published is not None else
+                                     [pd.NaT] * len(keep), dtype=object))
+    frame = pd.DataFrame({
+        "id": [f"{definition}:{region + ':' if region else ''}{labels[i]}" for i in keep],
+        "start": axis.starts[keep], "end": ends,
+        "count": counts[keep].astype(int), "bound": "exact", "lo": counts[keep].astype(int),
+        "hi": counts[keep], "definition": definition, "region": region, "use": "fit", "source": source,
+        "published": given.where(given.notna(), pd.Series(ends)).to_numpy(),
+    }, columns=[*OBSERVATION_COLUMNS, "source", "published"])
     frame["published"] = pd.to_datetime(frame["published"])
     return frame
 

@@ -240,6 +240,15 @@ def _infer_axis(dates: list[pd.Timestamp], texts: list[str], path: Path) -> Time
     return month_axis(min(dates), max(dates))
 
 
+def _duplicate_message(axis: TimeAxis, texts: pd.Series, first: int, row: int, k: int) -> str:
+    a, b = texts.iloc[first - 2].strip(), texts.iloc[row - 2].strip()
+    if axis.freq == "month" and len(a) == len(b) == 10 and a != b:
+        # day dates read as months because they are not all 7 days apart
+        return (f"dates {a} (row {first}) and {b} fall in the same month {axis.labels[k]}: day dates are "
+                "read as weeks only when every two are a multiple of 7 days apart, else as months")
+    return f"duplicate {axis.freq} {axis.labels[k]} (also on row {first})"
+
+
 def load_counts(path: str | Path, events: str | Path | None = None,
                 presence: str | Path | None = None) -> Dataset:
     """A plain counts CSV, one row per bin (and per series and region when those columns exist).
@@ -295,7 +304,7 @@ def load_counts(path: str | Path, events: str | Path | None = None,
     seen: dict[tuple[str, str, int], int] = {}
     for row, (s, r, k) in enumerate(zip(series, keys, index), start=2):
         if (s, r, k) in seen:
-            raise InputError(path, f"duplicate {axis.freq} {axis.labels[k]} (also on row {seen[(s, r, k)]})"
+            raise InputError(path, _duplicate_message(axis, frame["date"], seen[(s, r, k)], row, k)
                              + (f" in series {s!r}" if s != DEFAULT_DEFINITION else "")
                              + (f" for region {r!r}" if r else ""),
                              where=f"row {row}, column 'date'")

@@ -5,13 +5,16 @@ Rows are numbered as a spreadsheet shows them: the header is row 1.
 
 from __future__ import annotations
 
+import csv
 import math
 import re
+from io import StringIO
 from pathlib import Path
 
 import pandas as pd
 
 from forecast.errors import InputError, did_you_mean
+from forecast.safeio import read_bytes
 
 MONTH_RE = re.compile(r"^\d{4}-\d{2}$")
 DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -24,13 +27,7 @@ def read_csv(path: str | Path, required: tuple[str, ...], optional: tuple[str, .
              allow_extra: bool = False) -> pd.DataFrame:
     """Read a CSV as text cells, checking that it is a readable, non-empty UTF-8 table."""
     path = Path(path)
-    if not path.exists():
-        raise InputError(path, "no such file")
-    if path.is_dir():
-        raise InputError(path, "is a directory; expected a CSV file")
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise InputError(path, f"file is larger than {MAX_FILE_BYTES // 2**20} MiB")
-    raw = path.read_bytes()
+    raw = read_bytes(path, MAX_FILE_BYTES, "CSV file")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -39,9 +36,8 @@ def read_csv(path: str | Path, required: tuple[str, ...], optional: tuple[str, .
         raise InputError(path, "the file is empty; expected a header row and data rows")
     if "\x00" in text:
         raise InputError(path, "contains NUL bytes; expected a text CSV file")
+    _check_fields(text, path)
     try:
-        from io import StringIO
-
         frame = pd.read_csv(StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise InputError(path, f"not a readable CSV table ({str(exc).splitlines()[0]})") from None
@@ -63,6 +59,32 @@ def read_csv(path: str | Path, required: tuple[str, ...], optional: tuple[str, .
     if frame.empty:
         raise InputError(path, "has a header but no data rows")
     return frame
+
+
+def _check_fields(text: str, path: Path) -> None:
+    """Every row has as many fields as the header, and no header name repeats.
+
+    pandas would rename a repeated column ('count.1'), take an extra field as a row label
+    (shifting the row's cells) and fill a missing one as empty (an unknown count)."""
+    rows = csv.reader(StringIO(text), skipinitialspace=True)
+    try:
+        header = [c.strip() for c in next(rows)]
+        repeated = sorted({c for c in header if header.count(c) > 1})
+        if repeated:
+            raise InputError(path, f"column {repeated[0]!r} appears more than once in the header",
+                             where="row 1")
+        for row in rows:
+            if any(field.strip() for field in row) and len(row) != len(header):
+                what = "more" if len(row) > len(header) else "fewer"
+                raise InputError(path, f"{len(row)} fields, {what} than the header's {len(header)} "
+                                 f"({', '.join(header)}); a stray comma, or a truncated row?",
+                                 where=f"row {rows.line_num}")
+    except csv.Error as exc:
+        raise InputError(path, f"not a readable CSV table ({exc})", where=f"row {rows.line_num}") from None
+
+
+# a plain decimal number: no '_' separators, no hex, no 'inf' spelled out
+NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
 def parse_date(value: str, path: Path, row: int, column: str, *, month_ok: bool = True,
@@ -94,7 +116,7 @@ def parse_count(value: str, path: Path, row: int, column: str) -> float:
     if value == "":
         return math.nan
     try:
-        number = float(value)
+        number = _float(value)
     except ValueError:
         raise InputError(path, f"count {value!r} is not a number; expected a whole number >= 0",
                          where=f"row {row}, column '{column}'") from None
@@ -116,7 +138,7 @@ def parse_count(value: str, path: Path, row: int, column: str) -> float:
 def parse_number(value: str, path: Path, row: int, column: str, *, minimum: float | None = None) -> float:
     value = value.strip()
     try:
-        number = float(value)
+        number = _float(value)
     except ValueError:
         raise InputError(path, f"{value!r} is not a number", where=f"row {row}, column '{column}'") from None
     if not math.isfinite(number) or abs(number) > 1e9:
@@ -126,6 +148,16 @@ def parse_number(value: str, path: Path, row: int, column: str, *, minimum: floa
         raise InputError(path, f"{value} is below the minimum {minimum}",
                          where=f"row {row}, column '{column}'")
     return number
+
+
+def _float(value: str) -> float:
+    """float() of a plain number only ('1_000' and '0x10' are typing errors, not 1000 and 16)."""
+    lowered = value.lower()
+    if lowered in ("nan", "inf", "-inf", "+inf", "infinity", "-infinity"):
+        return float(value)      # refused by the callers as not finite
+    if not NUMBER_RE.match(value):
+        raise ValueError(value)
+    return float(value)
 
 
 def check_text(value: str, path: Path, row: int, column: str, *, max_len: int = 200) -> str:

@@ -12,19 +12,15 @@ from forecast.data.dataset import Dataset
 from forecast.ensemble import LOO_LABEL, compare_models, pareto_warnings
 from forecast.errors import InputError
 from forecast.families import get_family, make_family
-from forecast.fitting import fit
+from forecast.fitting import fit, read_posterior
 
 
-def _posteriors(run_dir: Path) -> dict[str, Path]:
-    manifest = runs.read_manifest(run_dir)
-    if (run_dir / "posterior.nc").exists():
-        if not isinstance(manifest.get("model"), str):
-            raise InputError(run_dir, "its manifest names no model")
+def _posteriors(run_dir: Path, manifest: dict) -> dict[str, Path]:
+    """model -> posterior file of a run the loader has checked (one, or one per ensemble member)."""
+    files = [name for name in runs.run_files(manifest) if name.startswith("posterior")]
+    if files == ["posterior.nc"]:
         return {manifest["model"]: run_dir / "posterior.nc"}
-    found = {p.stem.removeprefix("posterior-"): p for p in sorted(run_dir.glob("posterior-*.nc"))}
-    if not found:
-        raise InputError(run_dir, "holds no posterior (posterior.nc); give fit or scenario runs")
-    return found
+    return {name.removeprefix("posterior-").removesuffix(".nc"): run_dir / name for name in files}
 
 
 MAX_REFITS = 30
@@ -60,18 +56,19 @@ def compare_runs(run_dirs: list[str | Path], refit_high_k: bool = False) -> str:
         raise InputError("command line", "a run is given twice; LOO compares different fits")
     for raw in run_dirs:
         run_dir = Path(raw)
-        manifest = runs.read_manifest(run_dir)
-        digest = manifest.get("data", {}).get("content_sha256")
-        if digest is None:
-            raise InputError(run_dir, "its manifest records no data hash; not a fit or scenario run")
+        manifest = runs.load_run(run_dir)
+        digest = manifest["data"]["content_sha256"]
         if data_hash is None:
             data_hash = (str(run_dir), digest)
         elif digest != data_hash[1]:
             raise InputError(run_dir, f"was fitted on other data than {data_hash[0]}; LOO compares "
                              "models on the same observations only")
-        for name, path in _posteriors(run_dir).items():
+        recorded = manifest.get("files_sha256") or {}
+        for name, path in _posteriors(run_dir, manifest).items():
             label = name if name not in idatas else f"{name} ({run_dir.name})"
-            idatas[label] = az.from_netcdf(path)
+            idatas[label] = read_posterior(path, intact=path.name in recorded)
+            if "log_likelihood" not in idatas[label].groups():
+                raise runs.IncompleteRun(run_dir, f"{path.name} holds no pointwise log-likelihood")
             if refit_high_k and get_family(name).supports_exact_loo:
                 refits[label] = _refitter(run_dir, manifest, idatas[label], name)
     table, high_k = compare_models(idatas, refits, max_refits=MAX_REFITS)

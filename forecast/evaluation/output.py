@@ -134,7 +134,8 @@ def write_backtest_run(frame: pd.DataFrame, out: Path, manifest: dict[str, Any],
     sbc_html = ""
     if sbc_ranks is not None:
         sbc_html = sbc_section(sbc_ranks)
-    with runs.staged_run(out) as tmp:
+    with runs.staged_run(out) as stage:
+        tmp = stage.dir
         frame.to_csv(tmp / "backtest.csv", index=False)
         summary.to_csv(tmp / "summary.csv", index=False)
         if weights is not None:
@@ -144,4 +145,4 @@ def write_backtest_run(frame: pd.DataFrame, out: Path, manifest: dict[str, Any],
         (tmp / "backtest.html").write_text(backtest_html(frame, summary, manifest, sbc_html, weights))
         runs.write_json(tmp / runs.MANIFEST, {**manifest, "kind": "backtest",
                                               "versions": runs.versions()})
-    return out
+    return stage.final

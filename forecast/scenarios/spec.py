@@ -56,6 +56,7 @@ import pandas as pd
 from forecast.core.effects import MODELLED_KINDS
 from forecast.data.regions import ALL, check_region_name
 from forecast.errors import InputError, did_you_mean
+from forecast.safeio import read_bytes
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
@@ -414,15 +415,10 @@ def check_regions(scenario: Scenario, regions: Sequence[str], regional_model: bo
 
 def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
-    if not path.exists():
-        raise InputError(path, "no such scenario file")
-    if path.is_dir():
-        raise InputError(path, "is a directory; expected a scenario .toml file")
-    raw = path.read_bytes()
-    if len(raw) > MAX_FILE_BYTES:
-        raise InputError(path, "scenario file is larger than 1 MB")
+    raw = read_bytes(path, MAX_FILE_BYTES, "scenario .toml file")
     try:
-        text = raw.decode("utf-8")
+        # a byte-order mark is accepted, as the CSV reader accepts it
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(path, "not UTF-8 text") from None
     return parse_scenario(text, str(path))

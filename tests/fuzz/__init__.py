@@ -1,0 +1,1 @@
+"""A fuzzing harness over the command line, in-process (see harness.py)."""
