@@ -111,9 +111,10 @@ def mixture_scores(mix: dict[str, Any], w: float, lo: float, hi: float, crps1: f
                              "log_score": -max(log_p, math.log(LOG_FLOOR))}
     if exact:
         grid = _mix(w, mix["grid"])
-        for i, (col, c) in enumerate(zip(COVER_COLUMNS, LEVELS)):
+        for col, c in zip(COVER_COLUMNS, LEVELS):
             # smallest k with F(k) >= q (as `quantiles`); the grid reaches F >= 0.999
-            lower, upper = (int(np.searchsorted(grid >= q - 1e-12, True)) for q in ((1 - c) / 2, (1 + c) / 2))
+            lower, upper = (int(np.searchsorted(grid >= q - 1e-12, True))
+                            for q in ((1 - c) / 2, (1 + c) / 2))
             out[col] = float(lower <= lo <= upper)
         out["p_interval"] = math.nan
     else:
