@@ -81,6 +81,20 @@ def test_mixture_of_identical_members_scores_as_the_member(lo, hi):
             assert mix[col] == pytest.approx(value, rel=1e-9), col
 
 
+@pytest.mark.parametrize("y", [0, 2, 4, 6, 9, 13, 20])
+def test_an_equal_mixture_of_two_poissons_scores_as_the_two_draw_mixture(y):
+    """w = 1/2 of Poisson(2) and Poisson(9) is PoissonMixture([2, 9]): coverage from the mixed
+    CDF grid, log score, P(any) and the PIT bracket must be the latter's exactly."""
+    d1, d2, both = PoissonMixture(2.0), PoissonMixture(9.0), PoissonMixture(np.array([2.0, 9.0]))
+    direct = score(both, y, y, np.random.default_rng(0))
+    mix = mixture.mixture_scores(mixture.ingredients(d1, d2, y, y, np.random.default_rng(1)), 0.5, y, y,
+                                 d1.crps(y, None), d2.crps(y, None))
+    for col in ("pred_mean", "log_score", "cover50", "cover80", "cover95", "p_any"):
+        assert mix[col] == pytest.approx(direct[col], rel=1e-9), col
+    assert float(both.cdf(y - 1)) <= mix["pit"] <= float(both.cdf(y))
+    assert mix["crps"] == pytest.approx(_exact_crps(both, y), abs=0.05)
+
+
 def test_ensemble_with_weight_one_scores_as_its_first_member(write, monkeypatch):
     ds = _counts(write, _two_regimes(10, 6))
     monkeypatch.setattr(mixture, "origin_weights",

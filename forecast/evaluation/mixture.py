@@ -4,8 +4,8 @@ Its weight at an origin depends on the scores of earlier origins, which other wo
 so the work is split:
 
 - in the worker (`ingredients`), for every target, what the mixture's scores need from the two
-  members: their log interval probabilities, their CDFs on a grid 0..K (K at least both
-  members' 0.999 quantiles) and at lo - 1, lo and 0, and for exact counts the five
+  members: their log interval probabilities, their CDFs on a grid 0..K and at lo - 1, lo and
+  0, and for exact counts the five
   expectations of the mixture's CRPS, estimated from the members' samples drawn with the
   origin's seeded generator (with the same V-statistic estimator as the members' own
   ensemble CRPS), and the uniform of the randomized PIT;
@@ -35,7 +35,11 @@ from forecast.ensemble import pointwise_weights
 
 NAME = "lfo_ensemble"
 MIN_POINTS = 3
-GRID_QUANTILE = 0.999
+# K is the larger of the members' quantiles at the top coverage level (0.975): there the mixed
+# CDF is >= 0.975 whatever the weight, so every mixture quantile a coverage needs is on the
+# grid. A higher level would add nothing and, for a posterior with a few draws of huge mean,
+# could make the grid millions of counts long.
+GRID_QUANTILE = (1 + max(LEVELS)) / 2
 CDF_CHUNK = 2048
 
 
@@ -112,7 +116,7 @@ def mixture_scores(mix: dict[str, Any], w: float, lo: float, hi: float, crps1: f
     if exact:
         grid = _mix(w, mix["grid"])
         for col, c in zip(COVER_COLUMNS, LEVELS):
-            # smallest k with F(k) >= q (as `quantiles`); the grid reaches F >= 0.999
+            # smallest k with F(k) >= q (as `quantiles`); the grid reaches F >= GRID_QUANTILE
             lower, upper = (int(np.searchsorted(grid >= q - 1e-12, True))
                             for q in ((1 - c) / 2, (1 + c) / 2))
             out[col] = float(lower <= lo <= upper)
