@@ -237,11 +237,13 @@ def test_executors_give_identical_scores(dataset):
     from distributed import Client, LocalCluster
 
     origins = [16, 19]
-    serial = run_backtest(dataset, origins, 2, BASELINES_ONLY, executor="serial")
-    local = run_backtest(dataset, origins, 2, BASELINES_ONLY, executor="local")
+    pair = ("last_value", "negbin")
+    serial = run_backtest(dataset, origins, 2, BASELINES_ONLY, executor="serial", ensemble=pair)
+    local = run_backtest(dataset, origins, 2, BASELINES_ONLY, executor="local", ensemble=pair)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cl:
         with Client(cl) as client:
-            dask = run_backtest(dataset, origins, 2, BASELINES_ONLY, executor=client)
+            dask = run_backtest(dataset, origins, 2, BASELINES_ONLY, executor=client, ensemble=pair)
+    assert "lfo_ensemble" in set(serial["model"])
     pd.testing.assert_frame_equal(serial, local)
     pd.testing.assert_frame_equal(serial, dask)
 
@@ -279,10 +281,11 @@ def test_cli_backtest_writes_a_new_run(write, tmp_path):
     data = write("counts.csv", counts_csv(24, seed=4))
     out = tmp_path / "bt"
     argv = ["backtest", "--data", str(data), "--models", "zero,hist_mean,negbin", "--origins", "2",
-            "--horizon", "2", "--serial", "--out", str(out)]
+            "--horizon", "2", "--serial", "--out", str(out), "--ensemble", "hist_mean,negbin"]
     assert main(argv) == 0
     frame = pd.read_csv(out / "backtest.csv")
-    assert set(frame["model"]) == {"zero", "hist_mean", "negbin"}
+    assert set(frame["model"]) == {"zero", "hist_mean", "negbin", "lfo_ensemble"}
+    assert (frame.loc[frame["model"] == "lfo_ensemble", "weight"] == 0.5).all()     # too few points
     assert frame["origin"].nunique() == 2
     html = (out / "backtest.html").read_text()
     assert "data:image/png;base64" in html and "Step 1" in html
@@ -293,6 +296,9 @@ def test_cli_backtest_writes_a_new_run(write, tmp_path):
     assert main(argv) == 2                       # never written over
     assert main(["backtest", "--data", str(data), "--models", "nope", "--serial",
                  "--out", str(tmp_path / "bt2")]) == 2
+    assert main(["backtest", "--data", str(data), "--models", "zero,hist_mean", "--serial",
+                 "--ensemble", "hist_mean,negbin", "--out", str(tmp_path / "bt3")]) == 2
+    assert not (tmp_path / "bt3").exists()
 
 
 @pytest.mark.slow

@@ -1,7 +1,8 @@
 """`forecast backtest`: rolling-origin evaluation against baselines (and SBC).
 
     forecast backtest [--data bundled] [--origins N] [--from YYYY-MM] [--every K] [--horizon H]
-                      [--models latent_ar,zero,...] [--scheduler ADDRESS] [--workers 2]
+                      [--models latent_ar,zero,...] [--ensemble latent_ar,negbin]
+                      [--scheduler ADDRESS] [--workers 2]
                       [--draws 300 --tune 300 --chains 2 --seed S] [--sbc N] [--out DIR]
 """
 
@@ -83,6 +84,10 @@ def add_backtest_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--models", default=",".join(ALL_MODELS),
                    help=f"comma-separated, from {', '.join(KNOWN_MODELS)} (default: "
                    f"{','.join(ALL_MODELS)}; the Hawkes families need a fully observed counts series)")
+    p.add_argument("--ensemble", metavar="MODEL,BASELINE",
+                   help="also score lfo_ensemble, the mixture of these two contenders (both in "
+                   "--models) weighted at each origin by stacking their one-step-ahead log "
+                   "densities on earlier origins' targets published before it")
     p.add_argument("--scheduler", type=scheduler_arg,
                    help="Dask scheduler address (tcp://host:8786); default: local processes")
     p.add_argument("--workers", type=positive_int, default=2, help="local worker processes (default 2)")
@@ -128,8 +133,12 @@ def backtest_command(args: argparse.Namespace) -> Path:
         check_regular(args.priors, MAX_PRIORS_BYTES, "TOML priors file")
     if args.scheduler:
         check_reachable(args.scheduler)
+    ensemble = None
+    if args.ensemble:
+        ensemble = tuple(m.strip() for m in args.ensemble.split(",") if m.strip())
     manifest = {"command": runs.command_line(), "seed": args.seed, "horizon": args.horizon,
                 "executor": "dask" if args.scheduler else executor, "models": list(models),
+                "ensemble": None if ensemble is None else list(ensemble),
                 "fit": {"draws": args.draws, "tune": args.tune, "chains": args.chains,
                         "target_accept": args.target_accept}}
     frame = pd.DataFrame()
@@ -140,7 +149,8 @@ def backtest_command(args: argparse.Namespace) -> Path:
         manifest.update({"data": dataset.name, "data_sha256": dataset.content_hash(),
                          "origins": [dataset.axis.labels[o] for o in origins]})
         frame = run_backtest(dataset, origins, args.horizon, models, settings, args.seed,
-                             executor=executor, max_workers=args.workers, priors_file=args.priors)
+                             executor=executor, max_workers=args.workers, priors_file=args.priors,
+                             ensemble=ensemble)
     ranks = None
     if args.sbc:
         from forecast.evaluation.sbc import run_sbc

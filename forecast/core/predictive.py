@@ -112,6 +112,9 @@ class NegBinomial:
             return float(upper)
         return float(upper + np.log1p(-np.exp(min(lower - upper, 0.0))))
 
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return rng.negative_binomial(self.n, self.p, n)
+
     def crps(self, y: float, rng: np.random.Generator) -> float:
         return float(sr.crps_negbinom(y, self.n, self.p))
 

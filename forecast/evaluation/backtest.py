@@ -37,7 +37,7 @@ from forecast.config import FitSettings
 from forecast.core.predictive import SCORE_COLUMNS, applicable, score
 from forecast.data.dataset import Dataset
 from forecast.errors import ForecastError, InputError
-from forecast.evaluation import baselines
+from forecast.evaluation import baselines, mixture
 from forecast.evaluation.truncate import targets, truncate
 from forecast.families import DEFAULT_FAMILY, FAMILIES
 from forecast.fitting import fit
@@ -56,6 +56,7 @@ class OriginTask:
     fit: dict[str, Any] = field(default_factory=dict)   # FitSettings fields (seed is replaced)
     run_seed: int = 20240128
     priors_file: str | None = None
+    ensemble: tuple[str, str] | None = None            # (model, baseline) of the LFO ensemble
 
 
 def origin_seed(run_seed: int, origin: int) -> int:
@@ -127,12 +128,7 @@ def score_origin(task: OriginTask) -> list[dict[str, Any]]:
     for model in task.models:
         rng = _rng(seed, model)
         for i, (row, dist) in enumerate(zip(rows.itertuples(index=False), predictives[model])):
-            rec = {"model": model, "origin": ds.axis.labels[origin], "origin_bin": origin,
-                   "step": int(row.step), "target": row.id, "definition": row.definition,
-                   "kind": target_kind(row), "start": pd.Timestamp(row.start).date().isoformat(),
-                   "end": pd.Timestamp(row.end).date().isoformat(), "bins": round(float(row.bins), 4),
-                   "lo": int(row.lo), "hi": float(row.hi), "count": int(row.count),
-                   "scored": not missing[i]}
+            rec = _record(model, ds, origin, row, not missing[i])
             note = notes[model]
             if missing[i]:
                 rec.update({k: math.nan for k in SCORE_COLUMNS})
@@ -144,6 +140,47 @@ def score_origin(task: OriginTask) -> list[dict[str, Any]]:
             rec["note"] = note
             rec["fit_seconds"] = round(fit_seconds[model], 1) if model in fit_seconds else math.nan
             out.append(rec)
+    if task.ensemble is not None:
+        out += _ensemble_records(task, rows, predictives, notes, missing, seed)
+    return out
+
+
+def _published(row) -> str:
+    """A target's publication date (a row without one counts as published at its span's end)."""
+    date = getattr(row, "published", pd.NaT)
+    return pd.Timestamp(row.end if pd.isna(date) else date).date().isoformat()
+
+
+def _record(model: str, ds: Dataset, origin: int, row, scored: bool) -> dict[str, Any]:
+    return {"model": model, "origin": ds.axis.labels[origin], "origin_bin": origin,
+            "step": int(row.step), "target": row.id, "definition": row.definition,
+            "kind": target_kind(row), "start": pd.Timestamp(row.start).date().isoformat(),
+            "end": pd.Timestamp(row.end).date().isoformat(), "published": _published(row),
+            "bins": round(float(row.bins), 4), "lo": int(row.lo), "hi": float(row.hi),
+            "count": int(row.count), "scored": scored}
+
+
+def _ensemble_records(task: OriginTask, rows: pd.DataFrame, predictives: dict[str, list],
+                      notes: dict[str, str], missing: list[list[str]], seed: int) -> list[dict[str, Any]]:
+    """The ensemble's rows with what its scores need (`_mix`); the main process scores them once
+    the weights, which depend on earlier origins, are known."""
+    first, second = task.ensemble
+    rng = _rng(seed, mixture.NAME)
+    out = []
+    for i, row in enumerate(rows.itertuples(index=False)):
+        rec = _record(mixture.NAME, task.dataset, task.origin, row, not missing[i])
+        rec.update({k: math.nan for k in SCORE_COLUMNS})
+        note = "; ".join(f"{m}: {notes[m]}" for m in (first, second) if notes[m])
+        if missing[i]:
+            note = "; ".join(filter(None, [note, "not scored: no forecast of this target from "
+                                           + ", ".join(missing[i])]))
+            rec["_mix"] = None
+        else:
+            rec["_mix"] = mixture.ingredients(predictives[first][i], predictives[second][i],
+                                              float(row.lo), float(row.hi), rng)
+        rec["note"] = note
+        rec["fit_seconds"] = math.nan
+        out.append(rec)
     return out
 
 
@@ -173,13 +210,21 @@ def choose_origins(dataset: Dataset, n: int, horizon: int, first: str | None = N
 
 def run_backtest(dataset: Dataset, origins: list[int], horizon: int, models: tuple[str, ...] = ALL_MODELS,
                  fit_settings: Any = None, seed: int = 20240128, executor: str = "local",
-                 max_workers: int = 2, priors_file: str | None = None) -> pd.DataFrame:
+                 max_workers: int = 2, priors_file: str | None = None,
+                 ensemble: tuple[str, str] | None = None) -> pd.DataFrame:
     """Scores per (model, origin, target). `executor`: 'serial', 'local' (processes) or a Dask
-    scheduler address (or a `distributed.Client`)."""
+    scheduler address (or a `distributed.Client`). `ensemble` = (model, baseline) adds the
+    contender `lfo_ensemble`, their mixture with leave-future-out stacking weights (`mixture`)."""
     unknown = [m for m in models if m not in KNOWN_MODELS]
     if unknown:
         raise InputError("command line", f"unknown model(s) {', '.join(unknown)}; available: "
                          f"{', '.join(KNOWN_MODELS)}")
+    if ensemble is not None:
+        ensemble = tuple(ensemble)
+        if len(ensemble) != 2 or ensemble[0] == ensemble[1] or not set(ensemble) <= set(models):
+            raise InputError("command line", f"--ensemble needs two different contenders that are "
+                             f"also in --models ({', '.join(models)}), e.g. latent_ar,negbin; got "
+                             f"{','.join(ensemble)}")
     fit = {} if fit_settings is None else {k: v for k, v in asdict(fit_settings).items() if k != "seed"}
     # the data travel with each task: without their file names a worker's fit does not reread
     # and hash the source files (for a manifest no one writes here), which a worker in another
@@ -187,7 +232,8 @@ def run_backtest(dataset: Dataset, origins: list[int], horizon: int, models: tup
     # it is named absolutely (the same path on a shared file system).
     shipped = replace(dataset, files=())
     priors_file = None if priors_file is None else str(Path(priors_file).resolve())
-    tasks = [OriginTask(shipped, o, horizon, tuple(models), fit, seed, priors_file) for o in origins]
+    tasks = [OriginTask(shipped, o, horizon, tuple(models), fit, seed, priors_file, ensemble)
+             for o in origins]
     if executor == "serial":
         results = [score_origin(t) for t in tasks]
     elif executor == "local":
@@ -198,7 +244,12 @@ def run_backtest(dataset: Dataset, origins: list[int], horizon: int, models: tup
     frame = pd.DataFrame([r for chunk in results for r in chunk])
     if frame.empty:
         return frame
-    order = {m: i for i, m in enumerate(models)}
+    if ensemble is not None:
+        days = {o: pd.Timestamp(dataset.axis.starts[o]) for o in origins}
+        frame = mixture.add_ensemble(frame, ensemble, mixture.origin_weights(frame, ensemble, days))
+        for rec in frame[(frame["model"] == mixture.NAME) & frame["scored"]].to_dict("records"):
+            check_scores(rec)
+    order = {m: i for i, m in enumerate((*models, mixture.NAME))}
     frame["_m"] = frame["model"].map(order)
     return frame.sort_values(["origin_bin", "_m", "step", "target"]).drop(columns="_m").reset_index(drop=True)
 

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from forecast import runs
 from forecast.evaluation.backtest import summarise
 from forecast.evaluation.lfo import backtest_weights
+from forecast.evaluation.mixture import NAME as ENSEMBLE
 from forecast.evaluation.sbc import PARAMETERS as SBC_PARAMETERS
 from forecast.reporting.html import img_tag, png_bytes
 
@@ -84,6 +85,23 @@ def weights_section(weights: pd.DataFrame | None) -> str:
             "the score of that mix is not shown.</p>" + _table(weights))
 
 
+def ensemble_section(frame: pd.DataFrame, manifest: dict[str, Any]) -> str:
+    """The LFO ensemble's weight at each origin and where it came from."""
+    rows = frame[frame["model"] == ENSEMBLE] if "model" in frame else frame.iloc[:0]
+    if rows.empty:
+        return ""
+    pair = manifest.get("ensemble") or ["model", "baseline"]
+    table = rows.drop_duplicates("origin")[["origin", "weight", "note"]].rename(
+        columns={"weight": f"weight of {pair[0]}"})
+    return (f"<h2>LFO ensemble ({html.escape(ENSEMBLE)})</h2><p>The mixture w &middot; "
+            f"{html.escape(pair[0])} + (1 &minus; w) &middot; {html.escape(pair[1])}. At each origin w "
+            "is the stacking weight of the two contenders' log predictive densities of the "
+            "one-step-ahead targets of earlier origins that were published before this origin "
+            f"(equal weights with fewer than three); it never uses a target published later. "
+            "Its scores are exact mixtures of the members' probabilities; its CRPS estimates "
+            "the members' cross term by Monte Carlo.</p>" + _table(table))
+
+
 def backtest_html(frame: pd.DataFrame, summary: pd.DataFrame, manifest: dict[str, Any],
                   sbc: str = "", weights: pd.DataFrame | None = None) -> str:
     parts = [
@@ -115,6 +133,7 @@ def backtest_html(frame: pd.DataFrame, summary: pd.DataFrame, manifest: dict[str
         overall = summarise(frame.assign(step=0))
         if not overall.empty:
             parts.append("<h3>All steps</h3>" + _table(overall.drop(columns="step")))
+        parts.append(ensemble_section(frame, manifest))
         parts.append(weights_section(weights))
     if not frame.empty:
         parts.append("<h2>Randomized PIT histograms (exact counts)</h2>" + pit_histograms(frame))
@@ -130,7 +149,8 @@ def backtest_html(frame: pd.DataFrame, summary: pd.DataFrame, manifest: dict[str
 def write_backtest_run(frame: pd.DataFrame, out: Path, manifest: dict[str, Any], sbc_ranks=None) -> Path:
     """Write the run folder atomically; never over an existing one."""
     summary = summarise(frame) if not frame.empty else pd.DataFrame()
-    weights = backtest_weights(frame)
+    # the in-sample weights are of the contenders themselves, not of their mixture
+    weights = backtest_weights(frame[frame["model"] != ENSEMBLE] if not frame.empty else frame)
     sbc_html = ""
     if sbc_ranks is not None:
         sbc_html = sbc_section(sbc_ranks)
