@@ -41,6 +41,9 @@ BASES: dict[str, tuple[str, ...]] = {
                  "--horizon", "2", "--runs-root", "runs"),
     "data validate": ("data.csv",),
     "data show": ("data.csv",),
+    "scenario new": ("fresh", "--out", "fresh.toml"),
+    "scenario docs": (),
+    "export": ("RUN", "--out", "export.csv"),
 }
 PATHS = ("", ".", "garbage", "/dev/zero", "fifo", "dangling", "afile/x", LONG, "rodir/x", "RUN", "../..")
 # (no '1_000': int() reads it as 1000, a valid but long request such as --sbc 1000)
