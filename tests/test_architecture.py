@@ -15,7 +15,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "forecast"
 
 # lowest first; a module may import from its own layer and the layers before it
 LAYERS: list[tuple[str, ...]] = [
-    ("forecast.errors", "forecast.timeaxis", "forecast.runs", "forecast.lazy", "forecast.safeio"),
+    ("forecast.errors", "forecast.timeaxis", "forecast.runs", "forecast.lazy", "forecast.safeio",
+     "forecast.quiet"),
     ("forecast.data",),
     ("forecast.config",),
     ("forecast.core",),

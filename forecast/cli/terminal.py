@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 import sys
-import warnings
 from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-# third-party chatter (ArviZ FutureWarnings, PyTensor's BLAS notice, PyMC's "Sampling: [...]")
-# that says nothing about the user's results; shown with --verbose
-NOISY_MODULES = r"(arviz|pytensor|pymc|numba|nutpie|xarray|dask|distributed)(\..*)?"
-
-
-def quiet_third_parties() -> None:
-    warnings.filterwarnings("ignore", module=NOISY_MODULES)
-    # PyMC sets its logger to INFO with a handler of its own when it is imported, unless the
-    # root logger already has a handler: give the root one first (warnings and errors only),
-    # so a later `import pymc` leaves its "Sampling: [...]" lines below the threshold
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    for name in ("pymc", "pytensor", "arviz", "numba", "distributed"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+from forecast.quiet import NOISY_MODULES, quiet_third_parties  # noqa: F401  (re-exported)
 
 
 def print_run_results(run_dir: Path) -> None:

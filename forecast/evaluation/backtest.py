@@ -41,6 +41,7 @@ from forecast.evaluation import baselines, mixture
 from forecast.evaluation.truncate import targets, truncate
 from forecast.families import DEFAULT_FAMILY, FAMILIES
 from forecast.fitting import fit
+from forecast.quiet import is_quiet, worker_initializer
 
 ALL_MODELS = (DEFAULT_FAMILY, *baselines.BASELINES)          # the default set
 KNOWN_MODELS = (*FAMILIES, *baselines.BASELINES)
@@ -237,7 +238,8 @@ def run_backtest(dataset: Dataset, origins: list[int], horizon: int, models: tup
     if executor == "serial":
         results = [score_origin(t) for t in tasks]
     elif executor == "local":
-        with ProcessPoolExecutor(max_workers=max_workers, mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(max_workers=max_workers, mp_context=get_context("spawn"),
+                                 initializer=worker_initializer, initargs=(is_quiet(),)) as pool:
             results = list(pool.map(score_origin, tasks))
     else:
         results = _run_dask(tasks, executor)

@@ -31,6 +31,7 @@ from forecast.data.dataset import Dataset, observations_from_bins
 from forecast.errors import ForecastError
 from forecast.families import DEFAULT_FAMILY, make_family
 from forecast.fitting import fit
+from forecast.quiet import is_quiet, worker_initializer
 from forecast.timeaxis import TimeAxis
 
 SBC_MONTHS = 36
@@ -134,7 +135,8 @@ def run_sbc(n: int, seed: int = 20240128, draws: int = 100, tune: int = 200, cha
         from concurrent.futures import ProcessPoolExecutor
         from multiprocessing import get_context
 
-        with ProcessPoolExecutor(max_workers=max_workers, mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(max_workers=max_workers, mp_context=get_context("spawn"),
+                                 initializer=worker_initializer, initargs=(is_quiet(),)) as pool:
             rows = list(pool.map(replicate, *zip(*args)))
     else:
         from distributed import Client
