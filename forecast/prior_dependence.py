@@ -139,6 +139,8 @@ def prior_dependence_table(family: Family, posterior: xr.Dataset, scenarios: lis
                     "scenario_presence_max": float(np.nanmax(path))}
             row["presence_outside_data"] = bool(np.nanmin(path) < presence.min()
                                                 or np.nanmax(path) > presence.max())
+            base_path = draws["presence"].sel(scenario=baseline).median("draw").values
+            row["presence_differs"] = bool(np.nanmax(np.abs(path - base_path)) > 1e-9)
         post_ratio = _log_ratio(rate_totals.sel(scenario=name).values,
                                 rate_totals.sel(scenario=baseline).values)
         prior_ratio = _log_ratio(prior_totals[name], prior_totals[baseline])

@@ -57,6 +57,7 @@ def test_a_withdrawal_contrast_states_its_extrapolation_and_its_prior_sensitivit
     table = prior_dependence_table(family, posterior, [base, exit_], draws, seed=1)
     (row,) = table.to_dict("records")
     assert row["presence_outside_data"] and row["scenario_presence_min"] < row["data_presence_min"]
+    assert row["presence_differs"]
     assert 0.0 <= row["prior_overlap"] <= 1.0
     # reweighted to the alternatives: with no footprint effect a priori the withdrawal saves less
     assert row["no_footprint_effect_diff_median"] > row["proportional_diff_median"]

@@ -173,12 +173,15 @@ def prior_dependence_section(dependence: pd.DataFrame | None) -> str:
 
 def _with_dependence(contrasts: pd.DataFrame, dependence: pd.DataFrame | None) -> pd.DataFrame:
     """The contrasts with prior_dependence.csv's overlap, and the footprint effect named as the
-    prior a contrast leans on when its presence path leaves the history's range."""
+    prior a contrast leans on when its presence path differs from its baseline's."""
     if dependence is None or dependence.empty or contrasts.empty or "prior_overlap" not in dependence:
         return contrasts
     extra = dependence[["scenario", "prior_overlap"]].copy()
-    outside = dependence.get("presence_outside_data", pd.Series(False, index=dependence.index))
-    extra["prior_parameter"] = np.where(outside.astype(bool), "elasticity", "")
+    moves = pd.Series(False, index=dependence.index)
+    for column in ("presence_outside_data", "presence_differs"):
+        if column in dependence:
+            moves |= dependence[column].fillna(False).astype(bool)
+    extra["prior_parameter"] = np.where(moves, "elasticity", "")
     return contrasts.drop(columns=["prior_overlap", "prior_parameter"], errors="ignore").merge(
         extra, on="scenario", how="left")
 
@@ -431,8 +434,8 @@ def write_report(folder: Path, idata: az.InferenceData, draws: xr.Dataset, manif
     page_html = build_report(idata, draws, manifest, dataset, family, figures, checks, contrasts,
                              link_from=folder, dependence=dependence)
     (folder / "report.html").write_text(page_html, encoding="utf-8")
-    (folder / "summary.md").write_text(markdown_summary(draws, manifest, contrasts, dataset),
-                                       encoding="utf-8")
+    memo = markdown_summary(draws, manifest, _with_dependence(contrasts, dependence), dataset)
+    (folder / "summary.md").write_text(memo, encoding="utf-8")
     (folder / "figures").mkdir(exist_ok=True)
     for name, data in figures.files.items():
         (folder / "figures" / name).write_bytes(data)
