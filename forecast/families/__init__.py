@@ -1,6 +1,6 @@
 """The registry of model families: the one place that lists them.
 
-Adding a family: a folder beside `latent_ar/` and `hawkes/` (graph, simulator,
+Adding a family: a folder beside `latent_ar/`, `hawkes/` and `regional_ar/` (graph, simulator,
 `priors.toml`, README) and one line in FAMILIES. Everything else asks the family
 (`forecast/families/base.py` lists what it must provide).
 """
@@ -14,11 +14,13 @@ from forecast.errors import InputError, did_you_mean
 from forecast.families.base import Family
 from forecast.families.hawkes.graph import HawkesModel, HawkesPowerLawModel
 from forecast.families.latent_ar.graph import LatentARModel
+from forecast.families.regional_ar.graph import RegionalARModel
 
 FAMILIES: dict[str, type[Family]] = {
     LatentARModel.name: LatentARModel,
     HawkesModel.name: HawkesModel,
     HawkesPowerLawModel.name: HawkesPowerLawModel,
+    RegionalARModel.name: RegionalARModel,
 }
 DEFAULT_FAMILY = LatentARModel.name
 
