@@ -8,7 +8,7 @@ from forecast.config import DEFAULT_SEED, LAYOUTS, DataSource, FitSettings, RunC
 from forecast.errors import InputError
 
 DATA_HELP = "'bundled' (default) or a CSV: counts (date,count[,series][,presence,...]) or observations"
-MODEL_HELP = "model family: latent_ar (default), hawkes, hawkes_powerlaw"
+MODEL_HELP = "model family: latent_ar (default), hawkes, hawkes_powerlaw, regional_ar"
 
 
 def add_data_args(p: argparse.ArgumentParser, positional: bool = False) -> None:
