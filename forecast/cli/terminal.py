@@ -6,6 +6,7 @@ import logging
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from rich.console import Console
@@ -50,7 +51,7 @@ def print_run_results(run_dir: Path) -> None:
         console.print(table)
 
 
-def _labelled(row) -> str:
+def _labelled(row: Any) -> str:
     """The scenario, and its region when the tables have one (a regional model's)."""
     region = getattr(row, "region", None)
     return str(row.scenario) if not isinstance(region, str) else f"{row.scenario} ({region})"

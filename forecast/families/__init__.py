@@ -41,9 +41,11 @@ def make_family(name: str, dataset: Dataset, priors_file: str | Path | None = No
 
 
 def families_with(capability: str) -> list[str]:
-    """Families that have a capability: "volatility" or "shock:<parameter>"."""
+    """Families that have a capability: "volatility", "regions" or "shock:<parameter>"."""
     if capability == "volatility":
         return [n for n, f in FAMILIES.items() if f.volatility_effects]
+    if capability == "regions":
+        return [n for n, f in FAMILIES.items() if f.regional]
     if capability.startswith("shock:"):
         return [n for n, f in FAMILIES.items() if capability.removeprefix("shock:") in f.shocks]
     return []

@@ -30,7 +30,14 @@ from forecast.core.effects import (
 from forecast.data.dataset import Dataset
 from forecast.errors import InputError, MissingCapability, did_you_mean
 from forecast.scenarios.paths import bin_days, day_number, draw_day, draw_value, path_bin_means, stream
-from forecast.scenarios.spec import EventSpec, Scenario, ShockSpec, check_regions, parse_scenario
+from forecast.scenarios.spec import (
+    EventSpec,
+    Scenario,
+    ShockSpec,
+    check_regions,
+    parse_scenario,
+    regional_keys,
+)
 from forecast.timeaxis import TimeAxis
 
 # Rates are capped far above anything seen (the record month had 53 attacks) so that the
@@ -137,7 +144,13 @@ class ScenarioSimulator:
         """Everything that can be wrong with a scenario for this fit, before simulating."""
         ds = self.dataset
         # region names against the data's; per-region keys only for a model that simulates regions
-        check_regions(scenario, ds.regions, self.model.regional)
+        check_regions(scenario, ds.regions, regional_model=True)
+        keys = regional_keys(scenario)
+        if keys and not self.model.regional:
+            raise MissingCapability(scenario.source, f"model '{self.model.name}' forecasts the total of the "
+                                    "regions, so a per-region path or scope cannot act|; use [presence] "
+                                    "for the total and leave out 'regions'", where=f"key '{keys[0]}'",
+                                    capability="regions")
         if scenario.presence is not None and ds.presence is None:
             raise InputError(scenario.source, "this data has no presence covariate, so a presence path "
                              "cannot act", where="key 'presence'")

@@ -17,7 +17,7 @@ from forecast.families import make_family
 from forecast.families.regional_ar.graph import RegionalARModel, regional_parameter_families
 from forecast.scenarios import summaries
 from forecast.scenarios.spec import load_scenarios, parse_scenario
-from forecast.simulation import simulate_scenarios
+from forecast.simulation import check_scenarios, simulate_scenarios
 from tests.conftest import counts_csv, fake_posterior
 from tests.families.test_parity import parity_dataset
 
@@ -182,12 +182,14 @@ def test_regional_scenarios_are_checked_against_the_regional_model(write, body, 
     assert info.value.where == f"key '{key}'"
 
 
-def test_a_model_of_the_total_refuses_per_region_keys_before_simulating(write):
+def test_a_model_of_the_total_refuses_per_region_keys_naming_the_regional_model(write):
     family = make_family("latent_ar", regional_dataset(write))
     scenario = parse_scenario('name = "s"\n[horizon]\nstart = "2023-01"\nmonths = 6\n'
                               '[presence.iraq]\npoints = [{date = "2023-03", value = 0.0}]\n', "s.toml")
-    with pytest.raises(InputError, match="forecasts the total of the regions"):
-        family.simulator(None).check(scenario)
+    with pytest.raises(InputError, match="forecasts the total of the regions.*belongs to model.s. "
+                                         "regional_ar; use \\[presence\\]") as info:
+        check_scenarios(family, [scenario])
+    assert info.value.where == "key 'presence.iraq'"
 
 
 def test_regional_priors_extend_the_latent_ar_defaults(write):
