@@ -21,6 +21,7 @@ from forecast.config import ENSEMBLE_METHODS
 from forecast.errors import InputError
 from forecast.families import FAMILIES
 from forecast.scenarios.toolkit import ScenarioSimulator
+from forecast.simulation import REGION_VARIABLES
 
 PARETO_K_LIMIT = 0.7
 AZ_METHODS = {"stacking": "stacking", "pseudo-bma": "BB-pseudo-BMA"}
@@ -172,6 +173,15 @@ def mix_scenario_draws(draws: dict[str, xr.Dataset], weights: dict[str, float], 
     for var in ("rate", "count", "presence"):
         stacked = np.stack([draws[n][var].values for n in names])          # (M, S, D, H)
         mixed[var].values = np.take_along_axis(stacked, owner[None, None, :, None], axis=0)[0]
+    # per-region draws mix only when every model has them (a regional family's); else dropped
+    regional = [v for v in REGION_VARIABLES if v in first]
+    if regional and all(v in draws[n] for n in names for v in regional):
+        for var in regional:
+            stacked = np.stack([draws[n][var].values for n in names])      # (M, S, D, H, R)
+            mixed[var].values = np.take_along_axis(stacked, owner[None, None, :, None, None], axis=0)[0]
+    elif regional:
+        mixed = mixed.drop_vars([*regional, "region"])
+        mixed.attrs.pop("total_regions", None)
     mixed["source_model"] = ("draw", np.array(names)[owner])
     rate = mixed["rate"].values
     mixed["capped_share"] = ("scenario", (rate >= ScenarioSimulator.rate_cap).mean(axis=(1, 2)))

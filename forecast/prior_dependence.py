@@ -55,7 +55,9 @@ def weighted_quantiles(values: np.ndarray, weights: np.ndarray, probs: list[floa
 
 # What stays at its posterior draws in the prior counterfactual: the level and the latent path.
 LEVEL_VARIABLES = ("intercept", "rho", "sigma", "z", "u", "rate", "segment_rate", "branching",
-                   "kernel_decay", "kernel_exponent", "overdispersion", "background")
+                   "kernel_decay", "kernel_exponent", "overdispersion", "background",
+                   # regional_ar: the regions' levels and rates are levels too
+                   "region_sd", "region_z", "region_offset", "rate_by_region", "segment_rate_by_region")
 
 
 def _effects_from_prior(family: Family, posterior: xr.Dataset, seed: int) -> xr.Dataset:

@@ -155,6 +155,8 @@ def simulate_scenarios(model: Family, posterior: xr.Dataset, scenarios: list[Sce
         attrs={"seed": seed, "model": model.name, "chains": int(posterior.sizes.get("chain", 1)),
                "baseline": ",".join(f"{s.name}:{s.baseline or ''}" for s in scenarios)},
     )
+    if "rate_by_region" in results[0]:
+        add_regions(data, results)
     data["baseline"] = ("scenario", [s.baseline or "" for s in scenarios])
     # what the report shows beside the numbers: each scenario's words and its dated events
     data["description"] = ("scenario", [s.description.strip() for s in scenarios])
@@ -162,3 +164,23 @@ def simulate_scenarios(model: Family, posterior: xr.Dataset, scenarios: list[Sce
     data["capped_share"] = ("scenario", [r["capped_share"] for r in results],
                             {"long_name": "share of draw-months whose rate hit the cap"})
     return data
+
+
+REGION_VARIABLES = ("rate_by_region", "count_by_region", "presence_by_region")
+
+
+def add_regions(data: xr.Dataset, results: list[dict[str, np.ndarray]]) -> None:
+    """A regional family's draws per region (dimension `region`); `rate`, `count` and `presence`
+    stay the total over the regions the reference definition counts (attribute `total_regions`)."""
+    dims = ("scenario", "draw", "month", "region")
+    data.coords["region"] = [str(r) for r in results[0]["regions"]]
+    data["rate_by_region"] = (dims, np.stack([r["rate_by_region"] for r in results]),
+                              {"long_name": "expected attacks per month in the region",
+                               "units": "attacks/month"})
+    data["count_by_region"] = (dims, np.stack([r["count_by_region"] for r in results]),
+                               {"long_name": "simulated attacks per month in the region", "units": "attacks"})
+    data["presence_by_region"] = (dims, np.stack([r["presence_by_region"] for r in results]),
+                                  {"long_name": "US troops in the region", "units": "thousands"})
+    data.attrs["total_regions"] = "+".join(str(r) for r in results[0]["total_regions"])
+    for name in ("rate", "count", "presence"):
+        data[name].attrs["regions"] = data.attrs["total_regions"]

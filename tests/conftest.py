@@ -75,4 +75,8 @@ def fake_posterior(model, n_draws: int = 400, seed: int = 0, **fixed: float) -> 
                                                              rng.normal(0.3, 0.1, n_draws))
             data[f"{design.kind}_{component}_sd"] = scalar(f"{design.kind}_{component}_sd",
                                                            np.abs(rng.normal(0.2, 0.05, n_draws)))
+    if getattr(model, "regional", False) and ds.regional:
+        # a regional family's levels: one offset per region around the intercept
+        data["region_offset"] = xr.DataArray(rng.normal(0.0, 0.3, (1, n_draws, len(ds.regions))),
+                                             dims=("chain", "draw", "region"))
     return xr.Dataset(data)

@@ -72,6 +72,29 @@ def test_mixing_keeps_draws_paired_across_scenarios():
     assert (mixed["capped_share"].values == 0).all()
 
 
+def with_regions(draws: xr.Dataset) -> xr.Dataset:
+    """The draws as a regional family gives them: the total split over two regions."""
+    out = draws.copy()
+    out.coords["region"] = ["north", "south"]
+    for name in ("rate", "count", "presence"):
+        half = out[name] / 2 if name != "count" else out[name] // 2
+        out[f"{name}_by_region"] = xr.concat([half, out[name] - half], dim="region").transpose(..., "region")
+    return out
+
+
+def test_mixing_keeps_per_region_draws_only_when_every_model_has_them():
+    a, b = with_regions(scenario_draws(0.0)), with_regions(scenario_draws(0.5))
+    mixed = mix_scenario_draws({"a": a, "b": b}, {"a": 0.4, "b": 0.6}, seed=5)
+    source = mixed["source_model"].values
+    for d in range(100):
+        expected = (b if source[d] == "b" else a)["rate_by_region"].values[:, d]
+        np.testing.assert_array_equal(mixed["rate_by_region"].values[:, d], expected)
+    np.testing.assert_allclose(mixed["rate_by_region"].sum("region").values, mixed["rate"].values)
+    # with a model of the total in the mix, no per-region draws are left (half of them would be wrong)
+    partial = mix_scenario_draws({"a": a, "b": scenario_draws(0.5)}, {"a": 0.4, "b": 0.6}, seed=5)
+    assert "rate_by_region" not in partial and "region" not in partial.coords
+
+
 STRETCH = "forecast/data/files/stretch_2023-11_2024-10.csv"
 EVENTS = "forecast/data/files/events.csv"
 

@@ -56,7 +56,8 @@ def non_negative_int(text: str) -> int:
 # the backtest's default and known contenders are listed by forecast.evaluation.backtest;
 # not imported here so that `forecast --help` does not import PyMC
 ALL_MODELS = ("latent_ar", "zero", "last_value", "hist_mean", "negbin", "tsb")
-KNOWN_MODELS = ("latent_ar", "hawkes", "hawkes_powerlaw", "zero", "last_value", "hist_mean", "negbin", "tsb")
+KNOWN_MODELS = ("latent_ar", "hawkes", "hawkes_powerlaw", "regional_ar", "zero", "last_value", "hist_mean",
+                "negbin", "tsb")
 
 
 def register_parser(sub: argparse._SubParsersAction) -> None:

@@ -35,7 +35,7 @@ def positive_int(text: str) -> int:
     return value
 
 DATA_HELP = "'bundled' (default) or a CSV: counts (date,count[,series][,presence,...]) or observations"
-MODEL_HELP = "model family: latent_ar (default), hawkes, hawkes_powerlaw"
+MODEL_HELP = "model family: latent_ar (default), hawkes, hawkes_powerlaw, regional_ar"
 
 
 def add_data_args(p: argparse.ArgumentParser, positional: bool = False) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from rich.console import Console
@@ -20,7 +21,7 @@ def print_run_results(run_dir: Path) -> None:
     for column in ("scenario", "median", "80% interval"):
         table.add_column(column, justify="left" if column == "scenario" else "right")
     for row in totals.itertuples(index=False):
-        table.add_row(str(row.scenario), f"{row.median:,.0f}", f"{row.q10:,.0f} to {row.q90:,.0f}")
+        table.add_row(_labelled(row), f"{row.median:,.0f}", f"{row.q10:,.0f} to {row.q90:,.0f}")
     console.print(table)
     try:
         contrasts = pd.read_csv(run_dir / "contrasts.csv")
@@ -31,9 +32,15 @@ def print_run_results(run_dir: Path) -> None:
         for column in ("scenario", "baseline", "median difference", "80% interval", "P(fewer)"):
             table.add_column(column, justify="left" if column in ("scenario", "baseline") else "right")
         for row in contrasts.itertuples(index=False):
-            table.add_row(str(row.scenario), str(row.baseline), f"{row.diff_median:+,.0f}",
+            table.add_row(_labelled(row), str(row.baseline), f"{row.diff_median:+,.0f}",
                           f"{row.diff_q10:+,.0f} to {row.diff_q90:+,.0f}", f"{row.p_fewer_than_baseline:.2f}")
         console.print(table)
+
+
+def _labelled(row: Any) -> str:
+    """The scenario, and its region when the tables have one (a regional model's)."""
+    region = getattr(row, "region", None)
+    return str(row.scenario) if not isinstance(region, str) else f"{row.scenario} ({region})"
 
 
 def warn_unconverged(verdict: str) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -151,7 +152,7 @@ def read_priors_file(path: str | Path) -> dict[str, Any]:
 
 def resolve_priors(
     families: dict[str, str],
-    default_file: str | Path,
+    default_file: str | Path | Sequence[str | Path],
     user_file: str | Path | None = None,
     members: dict[str, list[str]] | None = None,
 ) -> Priors:
@@ -159,12 +160,16 @@ def resolve_priors(
 
     `families` maps each parameter family the model has to its support ('real',
     'positive' or 'unit'); `members` lists the valid sub-table names of a family.
+    `default_file` may be several files read in order (a family that extends another reads
+    its parent's defaults, then its own additions).
     """
     members = members or {}
     specs: dict[str, PriorSpec] = {}
     subs: dict[str, dict[str, PriorSpec]] = {}
-    sources = [str(default_file)] + ([str(user_file)] if user_file else [])
+    defaults = [str(default_file)] if isinstance(default_file, str | Path) else [str(f) for f in default_file]
+    sources = defaults + ([str(user_file)] if user_file else [])
     for position, source in enumerate(sources):
+        user = position >= len(defaults)
         data = read_priors_file(source)
         for key, table in data.items():
             if key not in families:
@@ -181,7 +186,7 @@ def resolve_priors(
                                  'dist = "Normal", mu = 0.0, sigma = 1.0)', where=f"[{key}]")
             if "dist" in table:
                 specs[key] = _parse_spec(table, source, key, families[key])
-                if position > 0:
+                if user:
                     # a user's family table replaces the default's per-member refinements too
                     # (else [reporting_ratio] would leave every fitted definition at its default)
                     subs.pop(key, None)
@@ -189,7 +194,7 @@ def resolve_priors(
                 if not isinstance(sub, dict):
                     continue
                 # the default file may refine members this dataset lacks; a user file may not
-                allowed = members.get(key) if position > 0 else None
+                allowed = members.get(key) if user else None
                 if allowed is not None and member not in allowed:
                     raise InputError(source, f"unknown member {member!r} of {key}"
                                      f"{did_you_mean(member, allowed)}", where=f"[{key}.{member}]")

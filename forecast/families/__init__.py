@@ -1,6 +1,6 @@
 """The registry of model families: the one place that lists them.
 
-Adding a family: a folder beside `latent_ar/` and `hawkes/` (graph, simulator,
+Adding a family: a folder beside `latent_ar/`, `hawkes/` and `regional_ar/` (graph, simulator,
 `priors.toml`, README) and one line in FAMILIES naming its class. Everything else asks
 the family (`forecast/families/base.py` lists what it must provide).
 
@@ -44,6 +44,7 @@ FAMILIES: Mapping[str, type[Family]] = _Registry({
     "latent_ar": "forecast.families.latent_ar.graph:LatentARModel",
     "hawkes": "forecast.families.hawkes.graph:HawkesModel",
     "hawkes_powerlaw": "forecast.families.hawkes.graph:HawkesPowerLawModel",
+    "regional_ar": "forecast.families.regional_ar.graph:RegionalARModel",
 })
 DEFAULT_FAMILY = "latent_ar"
 
@@ -64,9 +65,11 @@ def make_family(name: str, dataset: Dataset, priors_file: str | Path | None = No
 
 
 def families_with(capability: str) -> list[str]:
-    """Families that have a capability: "volatility" or "shock:<parameter>"."""
+    """Families that have a capability: "volatility", "regions" or "shock:<parameter>"."""
     if capability == "volatility":
         return [n for n, f in FAMILIES.items() if f.volatility_effects]
+    if capability == "regions":
+        return [n for n, f in FAMILIES.items() if f.regional]
     if capability.startswith("shock:"):
         return [n for n, f in FAMILIES.items() if capability.removeprefix("shock:") in f.shocks]
     return []

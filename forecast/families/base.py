@@ -66,6 +66,8 @@ class Family(ABC):
     # sampler-internal posterior variables no reader needs (e.g. raw non-centred innovations
     # behind a latent deterministic), left out of run folders' posterior.nc
     internal_variables: ClassVar[tuple[str, ...]] = ()
+    # whether the family simulates each region of the data (per-region scenario keys may act)
+    regional: ClassVar[bool] = False
 
     def __init__(self, dataset: Dataset, priors_file: str | Path | None = None) -> None:
         self.dataset = dataset
@@ -77,7 +79,7 @@ class Family(ABC):
         members: dict[str, list[str]] = {"covariate": list(dataset.covariates.columns)}
         if self.uses_reporting_ratios:
             members["reporting_ratio"] = dataset.definitions[1:]
-        self.priors: Priors = resolve_priors(families, self.default_priors_file(), self.priors_file,
+        self.priors: Priors = resolve_priors(families, self.default_priors_files(), self.priors_file,
                                              members=members)
         scaling = Scaling.of(dataset)
         self.cov_mean, self.cov_sd, self.presence_ref = scaling.cov_mean, scaling.cov_sd, scaling.presence_ref
@@ -89,6 +91,11 @@ class Family(ABC):
         """The family's `priors.toml`, shipped inside the package (works from a wheel)."""
         package = cls.__module__.rsplit(".", 1)[0]
         return Path(str(resources.files(package).joinpath("priors.toml")))
+
+    @classmethod
+    def default_priors_files(cls) -> tuple[Path, ...]:
+        """The default priors files, read in order (a family extending another adds its own)."""
+        return (cls.default_priors_file(),)
 
     @classmethod
     @abstractmethod

@@ -5,6 +5,10 @@ Every statistic is a quantile or a probability, each with its Monte Carlo standa
 has a heavy upper tail (a latent random walk compounds over two years), so a mean would be
 decided by a handful of draws and by the overflow cap on the rate; quantiles and
 probabilities are not (tests/test_summaries_stability.py checks this across caps and seeds).
+
+Draws of a regional family carry `count_by_region`: totals.csv and contrasts.csv then have
+a `region` column, one row per region and one 'total' (the regions the reference definition
+counts, the same figure as without regions); the other tables stay on the total.
 """
 
 from __future__ import annotations
@@ -91,23 +95,43 @@ def totals(draws: xr.Dataset) -> xr.DataArray:
     return draws["count"].sum("month")
 
 
-def total_summary(draws: xr.Dataset) -> pd.DataFrame:
-    tot = totals(draws)
+TOTAL = "total"
+
+
+def region_totals(draws: xr.Dataset, regions: bool) -> list[tuple[str | None, xr.DataArray]]:
+    """(region label, horizon totals (scenario, draw)): with `regions` and draws of a regional
+    family, 'total' (the reference regions, as `count`) then each region; else (None, total)."""
+    if not regions or "count_by_region" not in draws:
+        return [(None, totals(draws))]
+    by_region = draws["count_by_region"].sum("month")
+    return [(TOTAL, totals(draws))] + [(str(r), by_region.sel(region=r)) for r in draws["region"].values]
+
+
+def _labelled(label: str | None) -> dict[str, str]:
+    return {} if label is None else {"region": label}
+
+
+def total_summary(draws: xr.Dataset, regions: bool = False) -> pd.DataFrame:
+    """Horizon totals per scenario (and per region, with `regions`, when the draws have them)."""
     chains = chains_of(draws)
-    rows = [{"scenario": s, "months": draws.sizes["month"],
-             **quantile_stats(tot.sel(scenario=s).values, chains)} for s in draws["scenario"].values]
+    sets = region_totals(draws, regions)
+    rows = [{"scenario": s, **_labelled(label), "months": draws.sizes["month"],
+             **quantile_stats(tot.sel(scenario=s).values, chains)}
+            for s in draws["scenario"].values for label, tot in sets]
     return pd.DataFrame(rows).round(DECIMALS)
 
 
 CONTRAST_QUANTILES = {"median": 0.5, "q10": 0.10, "q90": 0.90, "q02_5": 0.025, "q97_5": 0.975}
 
 
-def contrasts(draws: xr.Dataset) -> pd.DataFrame:
-    """Scenario minus its baseline, draw by draw (paired through common random numbers)."""
-    tot = totals(draws)
+def contrasts(draws: xr.Dataset, regions: bool = False) -> pd.DataFrame:
+    """Scenario minus its baseline, draw by draw (paired through common random numbers); with
+    `regions`, also per region when the draws have them."""
+    sets = region_totals(draws, regions)
     chains = chains_of(draws)
     rows = []
-    for s, base in zip(draws["scenario"].values, draws["baseline"].values):
+    for (s, base), (label, tot) in ((pair, one) for pair in zip(draws["scenario"].values,
+                                                              draws["baseline"].values) for one in sets):
         if not base:
             continue
         a, b = tot.sel(scenario=s).values, tot.sel(scenario=base).values
@@ -118,7 +142,7 @@ def contrasts(draws: xr.Dataset) -> pd.DataFrame:
         # the ratio is defined where the baseline has attacks; its draws lose their chain order
         ratio_chains = chains if defined.all() else 1
         rows.append({
-            "scenario": s, "baseline": base,
+            "scenario": s, "baseline": base, **_labelled(label),
             **quantile_stats(diff, chains, CONTRAST_QUANTILES, prefix="diff_"),
             **quantile_stats(ratio[defined], ratio_chains, CONTRAST_QUANTILES, prefix="ratio_"),
             "ratio_defined_share": float(defined.mean()),
@@ -164,8 +188,8 @@ def first_attack(draws: xr.Dataset) -> pd.DataFrame:
 def write_tables(draws: xr.Dataset, folder) -> dict[str, str]:
     """Write every table as CSV with fixed formatting (same draws, same bytes)."""
     tables = {
-        "summary.csv": monthly_summary(draws), "totals.csv": total_summary(draws),
-        "contrasts.csv": contrasts(draws), "exceedance.csv": exceedance(draws),
+        "summary.csv": monthly_summary(draws), "totals.csv": total_summary(draws, regions=True),
+        "contrasts.csv": contrasts(draws, regions=True), "exceedance.csv": exceedance(draws),
         "first_attack.csv": first_attack(draws),
     }
     for name, frame in tables.items():

@@ -30,7 +30,14 @@ from forecast.core.effects import (
 from forecast.data.dataset import Dataset
 from forecast.errors import InputError, MissingCapability, did_you_mean
 from forecast.scenarios.paths import bin_days, day_number, draw_day, draw_value, path_bin_means, stream
-from forecast.scenarios.spec import EventSpec, Scenario, parse_scenario
+from forecast.scenarios.spec import (
+    EventSpec,
+    Scenario,
+    ShockSpec,
+    check_regions,
+    parse_scenario,
+    regional_keys,
+)
 from forecast.timeaxis import TimeAxis
 
 # Rates are capped far above anything seen (the record month had 53 attacks) so that the
@@ -136,6 +143,14 @@ class ScenarioSimulator:
     def check(self, scenario: Scenario) -> None:
         """Everything that can be wrong with a scenario for this fit, before simulating."""
         ds = self.dataset
+        # region names against the data's; per-region keys only for a model that simulates regions
+        check_regions(scenario, ds.regions, regional_model=True)
+        keys = regional_keys(scenario)
+        if keys and not self.model.regional:
+            raise MissingCapability(scenario.source, f"model '{self.model.name}' forecasts the total of the "
+                                    "regions, so a per-region path or scope cannot act|; use [presence] "
+                                    "for the total and leave out 'regions'", where=f"key '{keys[0]}'",
+                                    capability="regions")
         if scenario.presence is not None and ds.presence is None:
             raise InputError(scenario.source, "this data has no presence covariate, so a presence path "
                              "cannot act", where="key 'presence'")
@@ -149,6 +164,7 @@ class ScenarioSimulator:
         horizon = Horizon.for_scenario(ds.axis, scenario)
         first_day = day_number(horizon.future.starts[0])
         for path_name, path in [("presence", scenario.presence),
+                                *((f"presence.{r}", v) for r, v in scenario.presence_by_region.items()),
                                 *((f"covariates.{k}", v) for k, v in scenario.covariates.items())]:
             if path is None:
                 continue
@@ -212,6 +228,21 @@ class ScenarioSimulator:
             else:
                 presence = path_bin_means(scenario.presence, future, last, start_day, seed,
                                           "presence:" + scenario.key("presence"))
+        covariates = self.covariate_paths(scenario, future, start_day, seed)
+        log_rate = self.log_mean(presence, covariates, h)
+        effects, log_vol = self._historical_effects(future)
+        log_rate = log_rate + effects
+        drawn, log_vol = self.scenario_events(scenario, future, seed, log_vol)
+        log_rate = log_rate + drawn_bin_log_effects(future, drawn, n)
+        log_shocks = {name: np.zeros((n, h)) for name in self.model.shocks}
+        for shock in scenario.shocks:
+            log_shocks[shock.parameter] += self.shock_log_factor(shock, future, seed)
+        return Background(horizon, presence, log_rate, log_vol, log_shocks, drawn)
+
+    def covariate_paths(self, scenario: Scenario, future: TimeAxis, start_day: int,
+                        seed: int) -> list[np.ndarray]:
+        """(D, H) path of each covariate of the data: the scenario's, else its last value held."""
+        ds, n = self.dataset, self.draws.n
         covariates = []
         for col in ds.covariates.columns:
             last = np.full(n, ds.covariates[col].iloc[-1])
@@ -219,10 +250,12 @@ class ScenarioSimulator:
                 covariates.append(path_bin_means(scenario.covariates[col], future, last, start_day, seed,
                                                  f"cov:{col}:" + repr(scenario.covariates[col])))
             else:
-                covariates.append(np.repeat(last[:, None], h, axis=1))
-        log_rate = self.log_mean(presence, covariates, h)
-        effects, log_vol = self._historical_effects(future)
-        log_rate = log_rate + effects
+                covariates.append(np.repeat(last[:, None], future.n, axis=1))
+        return covariates
+
+    def scenario_events(self, scenario: Scenario, future: TimeAxis, seed: int,
+                        log_vol: np.ndarray) -> tuple[list[DrawnEvent], np.ndarray]:
+        """The scenario's events per draw (in file order), and the log volatility they leave."""
         drawn = []
         for i, event in enumerate(scenario.events):
             event_draws, vol = self._scenario_event(scenario, event, i, seed)
@@ -231,16 +264,17 @@ class ScenarioSimulator:
                 # a killing opens a new volatility regime from its day (regimes replace each other)
                 after = share_after(future, event_draws.day)
                 log_vol = log_vol * (1.0 - after) + vol[:, None] * after
-        log_rate = log_rate + drawn_bin_log_effects(future, drawn, n)
-        log_shocks = {name: np.zeros((n, h)) for name in self.model.shocks}
-        for shock in scenario.shocks:
-            rng = stream(seed, "shock:" + repr(shock))
-            dates = draw_day(shock.date, n, rng)
-            ends = draw_day(shock.end, n, rng) if shock.end is not None else None
-            factor = draw_value(shock.factor, n, rng)
-            active = _active_share(future, dates, ends)
-            log_shocks[shock.parameter] += np.log(np.maximum(factor, 1e-12))[:, None] * active
-        return Background(horizon, presence, log_rate, log_vol, log_shocks, drawn)
+        return drawn, log_vol
+
+    def shock_log_factor(self, shock: ShockSpec, future: TimeAxis, seed: int) -> np.ndarray:
+        """(D, H) log factor of one shock over the future bins (by the share of each bin it covers)."""
+        n = self.draws.n
+        rng = stream(seed, "shock:" + repr(shock))
+        dates = draw_day(shock.date, n, rng)
+        ends = draw_day(shock.end, n, rng) if shock.end is not None else None
+        factor = draw_value(shock.factor, n, rng)
+        active = _active_share(future, dates, ends)
+        return np.log(np.maximum(factor, 1e-12))[:, None] * active
 
     def log_mean(self, presence: np.ndarray | None, covariates: list[np.ndarray], h: int) -> np.ndarray:
         """(D, H) log background before events: intercept, presence and covariates.
@@ -377,8 +411,12 @@ def _path_toml(name: str, dates_values: list[tuple[str, float]]) -> str:
     return f"[{name}]\npoints = [{pts}]\n"
 
 
-def observed_scenario(dataset: Dataset, origin: int, months: int) -> Scenario:
-    """Status quo from the origin with the observed presence/covariate paths, no new events."""
+def observed_scenario(dataset: Dataset, origin: int, months: int, by_region: bool = False) -> Scenario:
+    """Status quo from the origin with the observed presence/covariate paths, no new events.
+
+    `by_region`: each region's observed presence as a [presence.<region>] path (for a model
+    that simulates regions) instead of the total.
+    """
     axis = dataset.axis
     idx = range(origin, origin + months)
 
@@ -392,7 +430,10 @@ def observed_scenario(dataset: Dataset, origin: int, months: int) -> Scenario:
 
     text = (f'name = "backtest_{axis.labels[origin]}"\n'
             f'[horizon]\nstart = "{axis.starts[origin].strftime("%Y-%m-%d")}"\nmonths = {months}\n')
-    if dataset.presence is not None:
+    if by_region and dataset.regional and dataset.presence_by_region is not None:
+        for j, region in enumerate(dataset.regions):
+            text += _path_toml(f"presence.{region}", flat(np.asarray(dataset.presence_by_region)[:, j]))
+    elif dataset.presence is not None:
         text += _path_toml("presence", flat(np.asarray(dataset.presence)))
     for col in dataset.covariates.columns:
         text += _path_toml(f"covariates.{col}", flat(dataset.covariates[col].to_numpy()))

@@ -52,7 +52,8 @@ def span_sums(weights: np.ndarray, rate: pt.TensorVariable) -> pt.TensorVariable
     """
     rows, cols = np.nonzero(weights)
     shares = weights[rows, cols]
-    if len(rows) == weights.shape[0] and np.all(shares == 1.0):
+    # one whole cell per row, in row order (a row may have none: regional_ar's closed regions)
+    if np.array_equal(rows, np.arange(weights.shape[0])) and np.all(shares == 1.0):
         return rate[cols]
     # inc_subtensor adds repeated row indices up (like np.add.at)
     return pt.inc_subtensor(pt.zeros(weights.shape[0])[rows], shares * rate[cols])
