@@ -62,7 +62,7 @@ def test_registry_metadata_without_pymc():
         "info = {n: (f.name, sorted(f.shocks), f.volatility_effects, sorted(f.parameter_families()))"
         " for n, f in FAMILIES.items()}\n"
         "assert all(n == v[0] for n, v in info.items()), info\n"
-        "assert families_with('volatility') == ['latent_ar'], families_with('volatility')\n"
+        "assert families_with('volatility') == ['latent_ar', 'regional_ar'], families_with('volatility')\n"
         "assert 'hawkes' in families_with('shock:branching_multiplier')\n"
         "assert not {'pymc', 'pytensor'} & {m.split('.')[0] for m in sys.modules}, 'pymc imported'\n"
         "print('ok')\n")

@@ -136,6 +136,7 @@ def test_fit_recovers_a_mid_month_war_pulse(write):
     idata = model.fit(draws=500, tune=500, chains=2, seed=4)
     pulse = idata.posterior["regional_war_pulse"].values.ravel()
     lo, hi = np.quantile(pulse, [0.05, 0.95])
+    print(f"war pulse: truth {truth['pulse']}, 90% interval {lo:.3f} to {hi:.3f}")
     assert lo < truth["pulse"] < hi, (lo, hi)
     assert hi - lo < 1.5      # and the data inform it (the prior's 90% width is ~5)
 

@@ -20,11 +20,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-import arviz as az
 import numpy as np
 import pandas as pd
-import pymc as pm
-import pytensor.tensor as pt
 import xarray as xr
 
 from forecast.core.effects_graph import bin_log_multiplier, event_effect_graph
@@ -32,10 +29,12 @@ from forecast.core.likelihood import IntervalTable, interval_logp
 from forecast.core.predictive import PoissonMixture, Predictive
 from forecast.data.dataset import Dataset
 from forecast.data.simulate_regions import presence_reference
-from forecast.families.latent_ar.ar1_op import ar1_filter_op
 from forecast.families.latent_ar.graph import LatentARModel, parameter_families, span_sums
 from forecast.families.regional_ar.simulate import RegionalARSimulator
+from forecast.lazy import lazy_module
 from forecast.scenarios.toolkit import observed_scenario
+
+az, pm, pt = lazy_module("arviz"), lazy_module("pymc"), lazy_module("pytensor.tensor")   # imported when used
 
 
 def regional_parameter_families() -> dict[str, str]:
@@ -127,6 +126,8 @@ class RegionalARModel(LatentARModel):
                 log_sigma = log_sigma + log_vol
             rho = priors.get("rho").rv("rho")
             z = pm.Normal("z", 0.0, 1.0, dims="bin")
+            from forecast.families.latent_ar.ar1_op import ar1_filter_op  # PyTensor, when building
+
             u = pm.Deterministic("u", ar1_filter_op(rho, pt.exp(log_sigma) * z), dims="bin")
             # (T, R): the parity test compares it with the simulator's numpy
             self.log_background = log_mean + bin_log_multiplier(seg, seg_effect)[:, None]
