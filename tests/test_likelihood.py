@@ -130,3 +130,15 @@ def test_open_interval_gradient_is_finite_at_the_old_underflow():
     mu = np.array([1900.0, 2500.0, 3000.0, 3700.0])
     logp, grad = compiled(IntervalTable.build(np.full(4, 3800), np.full(4, np.inf)))(mu)
     assert np.isfinite(logp).all() and np.isfinite(grad).all() and (grad > 0).all()
+
+
+def test_predictive_draws_are_finite_for_any_rate():
+    """A vague prior's prior predictive reaches rates numpy's Poisson generator refuses."""
+    from forecast.core.likelihood import POISSON_DRAW_MAX, poisson_draws
+
+    rng = np.random.default_rng(0)
+    mu = np.array([0.0, 3.0, 1e25, np.inf, np.nan, -1.0])
+    with pytest.raises(ValueError):
+        rng.poisson(mu[:3])
+    draws = poisson_draws(mu, rng)
+    assert draws[0] == 0 and min(draws[2], draws[3]) >= 0.9 * POISSON_DRAW_MAX and draws[4] == draws[5] == 0

@@ -70,3 +70,10 @@ def test_a_table_without_dist_is_refused_not_ignored(tmp_path):
     user.write_text("[reporting_ratio]\nsigma = 1.0\n")
     with pytest.raises(InputError, match=r"\[reporting_ratio\].*sigma without dist"):
         resolve_priors(parameter_families(), DEFAULT, user)
+
+
+def test_a_priors_file_with_a_utf8_bom_is_read(write):
+    from forecast.core.priors import read_priors_file
+
+    path = write("p.toml", "\ufeff[elasticity]\ndist = \"Normal\"\nmu = 0.0\nsigma = 0.5\n".encode("utf-8"))
+    assert read_priors_file(path)["elasticity"]["sigma"] == 0.5

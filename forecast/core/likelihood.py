@@ -189,3 +189,17 @@ def interval_logp_numpy(mu: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.nd
         out = out.copy()
         out[deep] = stats.poisson.logpmf(lo[deep], mu[deep]) + _log_tail_ratio(mu[deep], lo[deep])
     return out
+
+
+# numpy's Poisson generator refuses rates above ~1e19 ("lam value too large"): a vague prior's
+# prior predictive reaches them (an intercept with sd 100 gives exp(300)). Draws are capped
+# here, for simulated counts only; the likelihood never sees the cap.
+POISSON_DRAW_MAX = 1e15
+
+
+def poisson_draws(mu: np.ndarray, rng: np.random.Generator, size: object = None) -> np.ndarray:
+    """Poisson counts for the prior and posterior predictive, finite for any rate."""
+    safe = np.clip(np.nan_to_num(np.asarray(mu, dtype=float), nan=0.0, posinf=POISSON_DRAW_MAX),
+                   0.0, POISSON_DRAW_MAX)
+    return rng.poisson(safe, size=size)
+

@@ -141,7 +141,7 @@ def read_priors_file(path: str | Path) -> dict[str, Any]:
     if path.is_dir():
         raise InputError(path, "is a directory; expected a TOML priors file")
     try:
-        return tomllib.loads(path.read_bytes().decode("utf-8"))
+        return tomllib.loads(path.read_bytes().decode("utf-8-sig"))   # a BOM, as the CSV reader accepts
     except UnicodeDecodeError:
         raise InputError(path, "not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:

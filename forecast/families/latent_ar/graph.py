@@ -23,7 +23,12 @@ import pandas as pd
 import xarray as xr
 
 from forecast.core.effects_graph import bin_log_multiplier, bin_sum, effect_families, event_effect_graph
-from forecast.core.likelihood import IntervalTable, interval_logp, interval_logp_numpy
+from forecast.core.likelihood import (
+    IntervalTable,
+    interval_logp,
+    interval_logp_numpy,
+    poisson_draws,
+)
 from forecast.core.predictive import PoissonMixture, Predictive
 from forecast.data.dataset import Dataset
 from forecast.families.base import Family
@@ -141,7 +146,7 @@ class LatentARModel(Family):
             pm.CustomDist(
                 "obs", mu,
                 logp=lambda value, mu: interval_logp(mu, table),
-                random=lambda mu, rng=None, size=None: rng.poisson(mu, size=size),
+                random=lambda mu, rng=None, size=None: poisson_draws(mu, rng, size),
                 observed=fitted["count"].to_numpy(), dims="observation",
             )
         self.model = model

@@ -25,7 +25,7 @@ import pandas as pd
 import xarray as xr
 
 from forecast.core.effects_graph import bin_log_multiplier, event_effect_graph
-from forecast.core.likelihood import IntervalTable, interval_logp
+from forecast.core.likelihood import IntervalTable, interval_logp, poisson_draws
 from forecast.core.predictive import PoissonMixture, Predictive
 from forecast.data.dataset import Dataset
 from forecast.data.simulate_regions import presence_reference
@@ -149,7 +149,7 @@ class RegionalARModel(LatentARModel):
             pm.CustomDist(
                 "obs", mu,
                 logp=lambda value, mu: interval_logp(mu, table),
-                random=lambda mu, rng=None, size=None: rng.poisson(mu, size=size),
+                random=lambda mu, rng=None, size=None: poisson_draws(mu, rng, size),
                 observed=fitted["count"].to_numpy(), dims="observation",
             )
         self.model = model
