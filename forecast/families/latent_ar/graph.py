@@ -103,10 +103,7 @@ class LatentARModel(Family):
         return coords
 
     def build(self) -> pm.Model:
-        from forecast.families.latent_ar.ar1_op import ar1_filter_op
-
         ds = self.dataset
-        fitted = ds.fitted
         n_bins = ds.axis.n
         priors = self.priors
         with pm.Model(coords=self.coords()) as model:
@@ -116,23 +113,9 @@ class LatentARModel(Family):
                 elasticity = priors.get("elasticity").rv("elasticity")
                 log_rate_mean = log_rate_mean + elasticity * np.log(ds.presence / self.presence_ref)
             if not ds.covariates.empty:
-                x = (ds.covariates.to_numpy() - self.cov_mean) / self.cov_sd
-                betas = [priors.get("covariate", c).rv(f"beta_{c}") for c in ds.covariates.columns]
-                beta = pm.Deterministic("beta", pt.stack(betas), dims="covariate")
-                log_rate_mean = log_rate_mean + pt.dot(x, beta)
-            log_sigma = pt.log(priors.get("sigma").rv("sigma")) * pt.ones(n_bins)
+                log_rate_mean = log_rate_mean + self._covariate_term()
             seg = self.segments
-            seg_effect = pt.zeros(seg.n)
-            for design in self.kinds:
-                effect, log_vol = event_effect_graph(design, priors, volatility=True)
-                seg_effect = seg_effect + effect
-                log_sigma = log_sigma + log_vol
-            rho = priors.get("rho").rv("rho")
-            z = pm.Normal("z", 0.0, 1.0, dims="bin")
-            # The first state is one innovation away from the mean level (not drawn from the
-            # stationary law, whose sd grows without bound as rho -> 1): this keeps the
-            # intercept and the latent level from trading off along a long ridge.
-            u = pm.Deterministic("u", ar1_filter_op(rho, pt.exp(log_sigma) * z), dims="bin")
+            seg_effect, u = self._events_and_latent_path(n_bins)
             self.log_background = log_rate_mean + bin_log_multiplier(seg, seg_effect)
             seg_rate = pt.exp((log_rate_mean + u)[seg.bin_of] + seg_effect + np.log(seg.share))
             if seg.whole_bins:
@@ -142,15 +125,49 @@ class LatentARModel(Family):
                 seg_rate = pm.Deterministic("segment_rate", seg_rate, dims="segment")
             ratio = self._ratios()
             mu = ratio[self._definition_index()] * span_sums(self.observation_weights(), seg_rate)
-            table = IntervalTable.build(fitted["lo"].to_numpy(), fitted["hi"].to_numpy())
-            pm.CustomDist(
-                "obs", mu,
-                logp=lambda value, mu: interval_logp(mu, table),
-                random=lambda mu, rng=None, size=None: poisson_draws(mu, rng, size),
-                observed=fitted["count"].to_numpy(), dims="observation",
-            )
+            self._likelihood(mu)
         self.model = model
         return model
+
+    # The pieces of the graph that the regional family shares (built in this order: the
+    # order of the free variables is part of what the sampler sees).
+    def _covariate_term(self) -> Any:
+        """(T,) X_t b with the covariates standardised as `Scaling` records."""
+        ds = self.dataset
+        x = (ds.covariates.to_numpy() - self.cov_mean) / self.cov_sd
+        betas = [self.priors.get("covariate", c).rv(f"beta_{c}") for c in ds.covariates.columns]
+        beta = pm.Deterministic("beta", pt.stack(betas), dims="covariate")
+        return pt.dot(x, beta)
+
+    def _events_and_latent_path(self, n_bins: int) -> tuple[Any, Any]:
+        """(the events' effect on the segments' log rate, the latent AR path u over the bins)."""
+        priors = self.priors
+        log_sigma = pt.log(priors.get("sigma").rv("sigma")) * pt.ones(n_bins)
+        seg_effect = pt.zeros(self.segments.n)
+        for design in self.kinds:
+            effect, log_vol = event_effect_graph(design, priors, volatility=True)
+            seg_effect = seg_effect + effect
+            log_sigma = log_sigma + log_vol
+        rho = priors.get("rho").rv("rho")
+        z = pm.Normal("z", 0.0, 1.0, dims="bin")
+        from forecast.families.latent_ar.ar1_op import ar1_filter_op  # PyTensor, when building
+
+        # The first state is one innovation away from the mean level (not drawn from the
+        # stationary law, whose sd grows without bound as rho -> 1): this keeps the
+        # intercept and the latent level from trading off along a long ridge.
+        u = pm.Deterministic("u", ar1_filter_op(rho, pt.exp(log_sigma) * z), dims="bin")
+        return seg_effect, u
+
+    def _likelihood(self, mu: Any) -> None:
+        """The interval likelihood of the fitted rows given their expected counts."""
+        fitted = self.dataset.fitted
+        table = IntervalTable.build(fitted["lo"].to_numpy(), fitted["hi"].to_numpy())
+        pm.CustomDist(
+            "obs", mu,
+            logp=lambda value, mu: interval_logp(mu, table),
+            random=lambda mu, rng=None, size=None: poisson_draws(mu, rng, size),
+            observed=fitted["count"].to_numpy(), dims="observation",
+        )
 
     def _definition_index(self) -> np.ndarray:
         return np.array([self.dataset.definitions.index(d) for d in self.dataset.fitted["definition"]])

@@ -24,8 +24,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast.core.effects_graph import bin_log_multiplier, event_effect_graph
-from forecast.core.likelihood import IntervalTable, interval_logp, poisson_draws
+from forecast.core.effects_graph import bin_log_multiplier
 from forecast.core.predictive import PoissonMixture, Predictive
 from forecast.data.dataset import Dataset
 from forecast.data.simulate_regions import presence_reference
@@ -98,7 +97,6 @@ class RegionalARModel(LatentARModel):
 
     def build(self) -> pm.Model:
         ds = self.dataset
-        fitted = ds.fitted
         n_bins, n_regions = ds.axis.n, len(ds.regions)
         priors = self.priors
         seg = self.segments
@@ -114,21 +112,8 @@ class RegionalARModel(LatentARModel):
                 elasticity = priors.get("elasticity").rv("elasticity")
                 log_mean = log_mean + elasticity * self.log_presence
             if not ds.covariates.empty:
-                x = (ds.covariates.to_numpy() - self.cov_mean) / self.cov_sd
-                betas = [priors.get("covariate", c).rv(f"beta_{c}") for c in ds.covariates.columns]
-                beta = pm.Deterministic("beta", pt.stack(betas), dims="covariate")
-                log_mean = log_mean + pt.dot(x, beta)[:, None]
-            log_sigma = pt.log(priors.get("sigma").rv("sigma")) * pt.ones(n_bins)
-            seg_effect = pt.zeros(seg.n)
-            for design in self.kinds:
-                effect, log_vol = event_effect_graph(design, priors, volatility=True)
-                seg_effect = seg_effect + effect
-                log_sigma = log_sigma + log_vol
-            rho = priors.get("rho").rv("rho")
-            z = pm.Normal("z", 0.0, 1.0, dims="bin")
-            from forecast.families.latent_ar.ar1_op import ar1_filter_op  # PyTensor, when building
-
-            u = pm.Deterministic("u", ar1_filter_op(rho, pt.exp(log_sigma) * z), dims="bin")
+                log_mean = log_mean + self._covariate_term()[:, None]
+            seg_effect, u = self._events_and_latent_path(n_bins)
             # (T, R): the parity test compares it with the simulator's numpy
             self.log_background = log_mean + bin_log_multiplier(seg, seg_effect)[:, None]
             log_seg = ((log_mean + u[:, None])[seg.bin_of] + seg_effect[:, None]
@@ -145,13 +130,7 @@ class RegionalARModel(LatentARModel):
             pm.Deterministic("rate", pt.dot(self.total_mask, rate_by_region), dims="bin")
             ratio = self._ratios()
             mu = ratio[self._definition_index()] * span_sums(self.observation_weights(), seg_rate.flatten())
-            table = IntervalTable.build(fitted["lo"].to_numpy(), fitted["hi"].to_numpy())
-            pm.CustomDist(
-                "obs", mu,
-                logp=lambda value, mu: interval_logp(mu, table),
-                random=lambda mu, rng=None, size=None: poisson_draws(mu, rng, size),
-                observed=fitted["count"].to_numpy(), dims="observation",
-            )
+            self._likelihood(mu)
         self.model = model
         return model
 
