@@ -65,6 +65,11 @@ def day_of(date: pd.Timestamp) -> int:
     return int((pd.Timestamp(date) - EPOCH).days)
 
 
+def bin_day_bounds(axis: TimeAxis) -> tuple[np.ndarray, np.ndarray]:
+    """(first day, day after the last day) of each bin, as day numbers."""
+    return (np.array([day_of(d) for d in axis.starts]), np.array([day_of(d) + 1 for d in axis.ends]))
+
+
 @dataclass(frozen=True)
 class Segments:
     """The bins of an axis cut at given days; a segment is [first, stop) in day numbers."""
@@ -79,8 +84,7 @@ class Segments:
     @classmethod
     def of(cls, axis: TimeAxis, cuts: Iterable[int] = ()) -> Segments:
         """Segments of `axis` cut at the day numbers `cuts` (a cut is a segment's first day)."""
-        firsts = np.array([day_of(d) for d in axis.starts])
-        stops = np.array([day_of(d) + 1 for d in axis.ends])
+        firsts, stops = bin_day_bounds(axis)
         inner = sorted({int(c) for c in cuts if firsts[0] < c < stops[-1]} - set(firsts.tolist()))
         edges = np.unique(np.concatenate([firsts, inner, stops[-1:]]))
         first, stop = edges[:-1], edges[1:]
@@ -173,8 +177,7 @@ def _event_arrays(segments: Segments, day: int, end: int | None) -> tuple[np.nda
 
 def _regimes(axis: TimeAxis, first_days: list[int]) -> np.ndarray:
     """(G, T) share of each bin whose latest group start (in `first_days`) is group g's."""
-    firsts = np.array([day_of(d) for d in axis.starts])
-    stops = np.array([day_of(d) + 1 for d in axis.ends])
+    firsts, stops = bin_day_bounds(axis)
 
     def share_from(day: float) -> np.ndarray:
         return np.clip(stops - np.maximum(firsts, day), 0, None) / (stops - firsts)
@@ -252,8 +255,7 @@ def drawn_bin_log_effects(axis: TimeAxis, events: list[DrawnEvent], n_draws: int
     bin's days): the bin's expected count inside the window is then the bin's rate without
     events times exp(this); bins outside the window give -inf.
     """
-    firsts = np.array([day_of(d) for d in axis.starts], dtype=float)
-    stops = np.array([day_of(d) + 1 for d in axis.ends], dtype=float)
+    firsts, stops = (b.astype(float) for b in bin_day_bounds(axis))
     if window is None:
         out = np.zeros((n_draws, axis.n))
     else:
@@ -293,9 +295,9 @@ def drawn_bin_log_effects(axis: TimeAxis, events: list[DrawnEvent], n_draws: int
     return out
 
 
-def share_after(axis: TimeAxis, days: np.ndarray) -> np.ndarray:
-    """(D, T) share of each bin on or after each draw's day."""
-    firsts = np.array([day_of(d) for d in axis.starts], dtype=float)
-    stops = np.array([day_of(d) + 1 for d in axis.ends], dtype=float)
-    covered = stops[None] - np.maximum(firsts[None], days[:, None].astype(float))
+def share_after(axis: TimeAxis, days: np.ndarray, ends: np.ndarray | None = None) -> np.ndarray:
+    """(D, T) share of each bin on or after each draw's day (through its inclusive end, if given)."""
+    firsts, stops = (b.astype(float) for b in bin_day_bounds(axis))
+    until = stops[None] if ends is None else np.minimum(stops[None], ends[:, None].astype(float) + 1)
+    covered = until - np.maximum(firsts[None], days[:, None].astype(float))
     return np.clip(covered, 0.0, None) / (stops - firsts)[None]

@@ -5,12 +5,10 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
-import pandas as pd
 
+from forecast.core.effects import bin_day_bounds, day_of
 from forecast.scenarios.spec import DateSpec, PathSpec, Value
 from forecast.timeaxis import TimeAxis
-
-EPOCH = pd.Timestamp("1970-01-01")
 
 
 def stream(seed: int, key: str) -> np.random.Generator:
@@ -38,23 +36,12 @@ def draw_value(value: Value, n: int, rng: np.random.Generator) -> np.ndarray:
     raise ValueError(value.dist)
 
 
-def day_number(date: pd.Timestamp) -> int:
-    return int((pd.Timestamp(date) - EPOCH).days)
-
-
 def draw_day(date: DateSpec, n: int, rng: np.random.Generator) -> np.ndarray:
     """Day numbers (days since 1970-01-01), uniform over the range when uncertain."""
-    first, last = day_number(date.first), day_number(date.last)
+    first, last = day_of(date.first), day_of(date.last)
     if first == last:
         return np.full(n, first)
     return rng.integers(first, last + 1, n)
-
-
-def bin_days(axis: TimeAxis) -> tuple[np.ndarray, np.ndarray]:
-    """First and last day number of each bin."""
-    starts = np.array([day_number(d) for d in axis.starts])
-    ends = np.array([day_number(d) for d in axis.ends])
-    return starts, ends
 
 
 def path_bin_means(path: PathSpec, axis: TimeAxis, start_value: np.ndarray, start_day: int,
@@ -73,7 +60,8 @@ def path_bin_means(path: PathSpec, axis: TimeAxis, start_value: np.ndarray, star
         values.append(draw_value(value, n, rng))
     knot_days = np.column_stack(days).astype(float)
     knot_values = np.column_stack(values)
-    first, last = bin_days(axis)
+    first, stop = bin_day_bounds(axis)
+    last = stop - 1
     # knot days ascend in every draw: the spec requires each point (ranges included) after
     # the previous one, and check() every point on or after the first forecast day
     from forecast.scenarios.kernels import piecewise_linear_bin_means  # numba: only when simulating

@@ -29,7 +29,7 @@ from forecast.core.effects import (
 )
 from forecast.data.dataset import Dataset
 from forecast.errors import InputError, MissingCapability, did_you_mean
-from forecast.scenarios.paths import bin_days, day_number, draw_day, draw_value, path_bin_means, stream
+from forecast.scenarios.paths import draw_day, draw_value, path_bin_means, stream
 from forecast.scenarios.spec import (
     EventSpec,
     Scenario,
@@ -88,14 +88,6 @@ class Horizon:
             raise InputError(scenario.source, "horizon starts more than 240 bins after the data",
                              where="key 'horizon.start'")
         return cls(history, history.extend(gap + scenario.months), gap)
-
-
-def _active_share(future: TimeAxis, dates: np.ndarray, ends: np.ndarray | None) -> np.ndarray:
-    """(D, H) share of each bin from each draw's day through its end (inclusive; open if None)."""
-    first, last = bin_days(future)
-    start = np.maximum(first[None], dates[:, None])
-    stop = last[None] if ends is None else np.minimum(last[None], ends[:, None])
-    return np.clip((stop - start + 1) / (last - first + 1)[None], 0.0, 1.0)
 
 
 @dataclass
@@ -162,19 +154,19 @@ class ScenarioSimulator:
                                  + (" (presence has its own [presence] table)" if name == "presence" else ""),
                                  where=f"key 'covariates.{name}'")
         horizon = Horizon.for_scenario(ds.axis, scenario)
-        first_day = day_number(horizon.future.starts[0])
+        first_day = day_of(horizon.future.starts[0])
         for path_name, path in [("presence", scenario.presence),
                                 *((f"presence.{r}", v) for r, v in scenario.presence_by_region.items()),
                                 *((f"covariates.{k}", v) for k, v in scenario.covariates.items())]:
             if path is None:
                 continue
             for i, (date, _) in enumerate(path.points):
-                if day_number(date.first) < first_day:
+                if day_of(date.first) < first_day:
                     raise InputError(scenario.source, f"point date {date.first.date()} is before the "
                                      f"forecast starts ({horizon.future.starts[0].date()})",
                                      where=f"key '{path_name}.points[{i}].date'")
         for i, event in enumerate(scenario.events):
-            if day_number(event.date.first) < first_day:
+            if day_of(event.date.first) < first_day:
                 raise InputError(scenario.source, f"event date {event.date.first.date()} is before the "
                                  "forecast starts", where=f"key 'events[{i}].date'")
             self._event_group(scenario, event, i)
@@ -219,7 +211,7 @@ class ScenarioSimulator:
         horizon = Horizon.for_scenario(ds.axis, scenario)
         future = horizon.future
         n, h = draws.n, future.n
-        start_day = day_number(ds.axis.ends[-1])
+        start_day = day_of(ds.axis.ends[-1])
         presence = None
         if ds.presence is not None:
             last = np.full(n, ds.presence[-1])
@@ -273,7 +265,7 @@ class ScenarioSimulator:
         dates = draw_day(shock.date, n, rng)
         ends = draw_day(shock.end, n, rng) if shock.end is not None else None
         factor = draw_value(shock.factor, n, rng)
-        active = _active_share(future, dates, ends)
+        active = share_after(future, dates, ends)
         return np.log(np.maximum(factor, 1e-12))[:, None] * active
 
     def log_mean(self, presence: np.ndarray | None, covariates: list[np.ndarray], h: int) -> np.ndarray:

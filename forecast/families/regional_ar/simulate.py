@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forecast.core.effects import drawn_bin_log_effects
+from forecast.core.effects import day_of, drawn_bin_log_effects
 from forecast.data.regions import ALL
 from forecast.errors import InputError
 from forecast.families.latent_ar.simulate import LatentARSimulator
 from forecast.scenarios.kernels import latent_ar_rates, poisson_quantiles
-from forecast.scenarios.paths import day_number, path_bin_means
+from forecast.scenarios.paths import path_bin_means
 from forecast.scenarios.spec import Scenario
 from forecast.scenarios.toolkit import Background, Horizon
 
@@ -59,7 +59,7 @@ class RegionalARSimulator(LatentARSimulator):
         if model.region_presence is None:
             return None
         n, future = self.draws.n, horizon.future
-        start_day = day_number(self.dataset.axis.ends[-1])
+        start_day = day_of(self.dataset.axis.ends[-1])
         paths = []
         for j, region in enumerate(self.dataset.regions):
             last = np.full(n, model.region_presence[-1, j])
@@ -99,7 +99,7 @@ class RegionalARSimulator(LatentARSimulator):
         future = horizon.future
         h, regions = future.n, list(ds.regions)
         presence = self.region_presence(scenario, horizon, seed)
-        covariates = self.covariate_paths(scenario, future, day_number(ds.axis.ends[-1]), seed)
+        covariates = self.covariate_paths(scenario, future, day_of(ds.axis.ends[-1]), seed)
         log_rate = self.log_mean_by_region(presence, covariates, h)
         effects, log_vol = self._historical_effects(future)
         log_rate = log_rate + effects[:, :, None]
