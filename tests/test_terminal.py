@@ -31,7 +31,7 @@ def test_run_prints_its_results_table(tmp_path, capsys):
 
 def test_quiet_mode_survives_pymc_setting_its_own_logger():
     """PyMC sets its logger to INFO on import; the quiet mode must hold after that import."""
-    code = ("import logging; from forecast.cli.terminal import quiet_third_parties; quiet_third_parties(); "
+    code = ("import logging; from forecast.quiet import quiet_third_parties; quiet_third_parties(); "
             "import pymc; import sys; "
             "sys.exit(0 if not logging.getLogger('pymc.sampling.forward').isEnabledFor(logging.INFO) else 1)")
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)

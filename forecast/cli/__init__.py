@@ -13,8 +13,8 @@ import sys
 import threading
 
 from forecast.cli import backtest, compare, data, export, fit, report, rerun, run, scenario, validate
-from forecast.cli.terminal import quiet_third_parties
 from forecast.errors import ForecastError
+from forecast.quiet import quiet_third_parties
 
 COMMANDS = (run, fit, validate, scenario, report, export, rerun, compare, backtest, data)
 

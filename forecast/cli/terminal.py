@@ -1,4 +1,4 @@
-"""What the commands print: result tables (rich) and third-party noise kept off the terminal."""
+"""What the commands print: result tables (rich) and the unconverged-fit warning."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from typing import Any
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
-
-from forecast.quiet import NOISY_MODULES, quiet_third_parties  # noqa: F401  (re-exported)
 
 
 def print_run_results(run_dir: Path) -> None:
