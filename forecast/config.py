@@ -15,6 +15,10 @@ from forecast.data.dataset import Dataset
 from forecast.errors import InputError, did_you_mean
 from forecast.safeio import MiB, check_regular
 
+# the family a run fits unless told otherwise: the latent AR model by region (on data without
+# regions it is the latent AR model itself)
+DEFAULT_MODEL = "regional_ar"
+
 BUNDLED = "bundled"
 LAYOUTS = ("counts", "acled", "ucdp")
 FREQS = ("month", "week")
@@ -130,7 +134,7 @@ class RunConfig:
     """Everything that determines a run: data, model(s), priors, fit settings, scenarios, seeds."""
 
     data: DataSource = field(default_factory=DataSource)
-    model: str = "latent_ar"
+    model: str = DEFAULT_MODEL
     # several families weighed into one forecast (needs ensemble: stacking or pseudo-bma)
     models: tuple[str, ...] = ()
     ensemble: str | None = None
@@ -227,7 +231,7 @@ def run_config(run_dir: str | os.PathLike[str], manifest: dict[str, Any]) -> Run
         if not isinstance(scenarios, list) or not all(isinstance(x, str) for x in scenarios):
             raise TypeError("'scenarios' must be a list of file names")
         models = tuple(m.strip() for m in (inputs.get("models") or "").split(",") if m.strip())
-        return RunConfig(data=data, model=inputs.get("model") or "latent_ar", models=models,
+        return RunConfig(data=data, model=inputs.get("model") or DEFAULT_MODEL, models=models,
                          ensemble=inputs.get("ensemble"), weights_from="loo",
                          priors=inputs.get("priors"), fit=fit,
                          scenarios=tuple(scenarios), scenario_seed=seed,

@@ -16,7 +16,7 @@ import arviz as az
 import numpy as np
 
 from forecast import runs
-from forecast.config import FitSettings, portable_path
+from forecast.config import DEFAULT_MODEL, FitSettings, portable_path
 from forecast.core.diagnostics import diagnose
 from forecast.core.sampling import COMPILE_FLAGS
 from forecast.core.scaling import Scaling
@@ -177,7 +177,7 @@ def check_identifiable(dataset: Dataset) -> None:
             "attempted; add periods with attacks, or state the question as a bound.")
 
 
-def fit(dataset: Dataset, *, model_name: str = "latent_ar", priors_file: str | Path | None = None,
+def fit(dataset: Dataset, *, model_name: str = DEFAULT_MODEL, priors_file: str | Path | None = None,
         settings: FitSettings | None = None, cache_root: Path | None = runs.DEFAULT_ROOT / ".cache",
         progress: bool = True) -> FitResult:
     """Fit, or reuse the cached fit with the same inputs and settings."""
@@ -225,6 +225,8 @@ def fit(dataset: Dataset, *, model_name: str = "latent_ar", priors_file: str | P
                    "resolved": model.priors.to_dict()},
         "presence_reference": model.presence_ref,
         "covariate_scaling": scaling,
+        # fitted rows a model of the total leaves out (they count only regions outside it)
+        "rows_outside_total": model.rows_outside_total,
         "diagnostics": diagnostics.to_dict(),
         "versions": runs.versions(),
     }

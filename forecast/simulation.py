@@ -102,6 +102,7 @@ def horizon_warnings(scenario: Scenario, dataset: Dataset) -> list[str]:
         if (why := after(shock.date)) is not None:
             found.append(f"shocks[{i}].date {why}: the shock has no effect then")
     paths = [("presence", scenario.presence),
+             *((f"presence.{r}", v) for r, v in scenario.presence_by_region.items()),
              *((f"covariates.{k}", v) for k, v in scenario.covariates.items())]
     for name, path in paths:
         for i, (date, _) in enumerate(path.points if path is not None else ()):
@@ -155,7 +156,8 @@ def simulate_scenarios(model: Family, posterior: xr.Dataset, scenarios: list[Sce
         attrs={"seed": seed, "model": model.name, "chains": int(posterior.sizes.get("chain", 1)),
                "baseline": ",".join(f"{s.name}:{s.baseline or ''}" for s in scenarios)},
     )
-    if "rate_by_region" in results[0]:
+    if "rate_by_region" in results[0] and len(results[0]["regions"]) > 1:
+        # data without regions (the one region 'all') keep the tables of a model of the total
         add_regions(data, results)
     data["baseline"] = ("scenario", [s.baseline or "" for s in scenarios])
     # what the report shows beside the numbers: each scenario's words and its dated events

@@ -24,6 +24,8 @@ import pandas as pd
 OUT = Path(__file__).resolve().parents[1] / "forecast" / "data" / "files"
 
 REFERENCE = "dod_facility_attacks"
+# one country's part of a Pentagon tally (BREAKDOWN_ROWS)
+SPLIT_DEFINITION = "dod_tally_by_country"
 SUPPLEMENT = "supplement_2024_2026"
 
 # Counting definitions used by the bundled observations. `region` is what the counter
@@ -32,6 +34,9 @@ DEFINITIONS = [
     (REFERENCE, "iraq+syria", "Pentagon/DoD count of rocket, drone, mortar and close-range "
      "ballistic-missile strikes on US or coalition facilities (reference definition, ratio 1). "
      "Individually reported attacks (event lists) are lower bounds of this count."),
+    (SPLIT_DEFINITION, "iraq+syria+jordan", "One country's part (a row each) of the Pentagon's running "
+     "tally of the 2023-24 wave (the same attacks as the reference count; its own ratio, so that "
+     "it informs only how they divide between the countries)."),
     ("winep_base_strikes", "iraq", "Washington Institute (M. Knights) indirect-fire attacks on "
      "US bases and sites in Iraq, 2020-21; convoys excluded."),
     ("afp_rocket_attacks", "iraq", "AFP running count of rocket attacks on bases hosting US "
@@ -231,6 +236,26 @@ SUPPLEMENT_DERIVED = [
                         "18 Mar); the IRGC also claimed Victoria base, so attribution is mixed"},
 ]
 
+# Rows read out of a figure's own breakdown, appended after the supplement's so that no
+# earlier row's id moves. The Pentagon's running tally of 30 Jan 2024 (period_totals.csv:33)
+# split its 165 attacks since 17 Oct 2023 as Iraq 66, Syria 98, Jordan 1 (Tower 22): the
+# pack's only figures for one country at a time, so the only handle on how attacks divide
+# between the regions. The same attacks are in the fitted monthly totals, so the three parts
+# get a definition of their own whose reporting ratio has a wide prior (the latent AR
+# priors.toml): the ratio absorbs their sum, and what they add is the split.
+SPLIT_SOURCE = ("Decatur Daily Democrat (Fox), 2024-01-30",
+                "http://business.decaturdailydemocrat.com/decaturdailydemocrat/news/read/43882076/dod_casts_doubt_on_iran")
+BREAKDOWN_ROWS = [
+    {"start": "2023-10-17", "end": "2024-01-30", "count": count, "bound": "exact", "lo": count,
+     "hi": count, "definition": SPLIT_DEFINITION, "region": region, "use": "fit",
+     "reason": "one country's part of the Pentagon's running tally (Iraq 66 / Syria 98 / Jordan "
+               "1): informs the split between the regions; its own ratio absorbs the total",
+     "origin": f"period_totals.csv:33 (its {region} part)",
+     "source": SPLIT_SOURCE[0], "url": SPLIT_SOURCE[1],
+     "note": f"{count} of the 165 attacks since 17 Oct 2023 were in {region.capitalize()}"}
+    for region, count in (("iraq", 66), ("syria", 98), ("jordan", 1))
+]
+
 # Date a figure became public (`published`): the latest date in the row's citation that is
 # on or after the span's end (a month-only date stands for its last day); latest, because a
 # real-time backtest must not see a figure before every outlet it rests on carried it.
@@ -358,7 +383,7 @@ def build_observations(facts: Path) -> pd.DataFrame:
         })
     # The pack's rows keep the ids they had before the supplement; its rows follow.
     frames = []
-    for part in (rows, supplement_observations(facts / SUPPLEMENT)):
+    for part in (rows, supplement_observations(facts / SUPPLEMENT), [dict(r) for r in BREAKDOWN_ROWS]):
         for row in part:
             row["published"], row["published_rule"] = published_date(row["source"], row["end"])
         frames.append(pd.DataFrame(part).sort_values(["start", "end", "definition"], kind="stable"))

@@ -95,6 +95,7 @@ def check_stored_outputs(fit_run, scenario_run) -> None:
         assert np.issubdtype(draws["month"].dtype, np.datetime64)
         assert str(draws["month_label"].values[0]) == "2024-07"
     first = pd.read_csv(scenario_run / "first_attack.csv")
+    # data without regions: the tables of the total, without a region column
     assert list(first.columns) == ["scenario", "months_until_first_attack", "censored", "probability"]
     assert first["months_until_first_attack"].dtype.kind == "i" and first["censored"].dtype == bool
     for _, group in first.groupby("scenario"):

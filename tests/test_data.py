@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -26,14 +27,17 @@ def test_bundled_dataset_is_valid_and_uses_every_kind_of_observation():
     assert (raw["source"].str.len() > 0).all()
 
 
-def test_bundled_fitted_rows_of_one_definition_never_share_a_day():
-    fitted = load_bundled().fitted
+def test_bundled_fitted_rows_of_one_definition_never_share_a_day_in_a_region():
+    data = load_bundled()
+    fitted = data.fitted
+    cover = data.region_cover(fitted)
     for _, group in fitted.groupby("definition"):
-        covered: set = set()
-        for start, end in zip(group["start"], group["end"]):
-            span = set(pd.date_range(start, end))
-            assert not covered & span
-            covered |= span
+        covered: dict[int, set] = {j: set() for j in range(len(data.regions))}
+        for (i, row) in group.iterrows():
+            span = set(pd.date_range(row["start"], row["end"]))
+            for j in np.flatnonzero(cover[fitted.index.get_loc(i)]):
+                assert not covered[j] & span, (row["id"], data.regions[j])
+                covered[j] |= span
 
 
 def test_overlapping_fitted_rows_are_refused(write):

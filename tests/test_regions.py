@@ -44,8 +44,9 @@ def test_bundled_observations_cover_known_regions():
     by_id = dict(zip(data.observations["id"], cover.tolist()))
     assert by_id["obs001"] == [1, 1, 0]          # the Pentagon count: Iraq + Syria
     assert by_id["obs003"] == [1, 0, 0]          # AFP: Iraq only
-    # no fitted row counts Jordan (the Pentagon counted Tower 22 apart)
-    assert data.region_cover()[:, 2].sum() == 0
+    # one fitted row counts Jordan: its part of the Pentagon's 2023-24 tally (Tower 22)
+    jordan = data.fitted[data.region_cover()[:, 2] == 1]
+    assert jordan[["definition", "count"]].values.tolist() == [["dod_tally_by_country", 1]]
 
 
 def test_bundled_definitions_name_known_regions():

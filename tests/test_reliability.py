@@ -19,6 +19,7 @@ from forecast.config import FitSettings
 from forecast.core.priors import resolve_priors
 from forecast.data.loaders import load_dataset, load_events, load_observations
 from forecast.errors import InputError
+from forecast.families import DEFAULT_FAMILY
 from forecast.families import make_family as make_model
 from forecast.families.latent_ar.graph import parameter_families
 from forecast.fitting import _cache_dir, fit, fit_key
@@ -43,7 +44,7 @@ def test_corrupted_cache_entry_is_refitted_with_a_warning(write, tmp_path):
     settings_ = FitSettings(draws=30, tune=30, chains=2, seed=3)
     cache = tmp_path / "cache"
     first = fit(data, settings=settings_, cache_root=cache, progress=False)
-    entry = _cache_dir(cache, fit_key(make_model("latent_ar", data, None), settings_))
+    entry = _cache_dir(cache, fit_key(make_model(DEFAULT_FAMILY, data, None), settings_))
     posterior = entry / "posterior.nc"
     posterior.write_bytes(posterior.read_bytes()[:500])  # truncate it
     with warnings.catch_warnings(record=True) as caught:
@@ -68,7 +69,7 @@ def test_an_intact_cache_entry_that_cannot_be_read_here_is_never_deleted(write, 
     settings_ = FitSettings(draws=30, tune=30, chains=2, seed=3)
     cache = tmp_path / "cache"
     fit(data, settings=settings_, cache_root=cache, progress=False)
-    entry = _cache_dir(cache, fit_key(make_model("latent_ar", data, None), settings_))
+    entry = _cache_dir(cache, fit_key(make_model(DEFAULT_FAMILY, data, None), settings_))
     before = _snapshot(entry)
 
     def broken(*args, **kwargs):
@@ -255,7 +256,7 @@ def test_a_fit_that_loses_the_race_for_its_cache_entry_is_kept(write, tmp_path, 
     data = load_dataset(str(write("c.csv", counts_csv(months=20))))
     settings_ = FitSettings(draws=30, tune=30, chains=2, seed=3)
     cache = tmp_path / "cache"
-    entry = _cache_dir(cache, fit_key(make_model("latent_ar", data, None), settings_))
+    entry = _cache_dir(cache, fit_key(make_model(DEFAULT_FAMILY, data, None), settings_))
     original = runs.staged_run
 
     def rival_first(final):

@@ -23,6 +23,7 @@ def schema_keys() -> set[str]:
     keys = {k for k in spec.TOP_KEYS if k != "covariates"} | {"covariates.NAME"}
     keys |= {f"horizon.{k}" for k in spec.HORIZON_KEYS}
     keys |= {"presence.points", *(f"presence.points[].{k}" for k in spec.POINT_KEYS)}
+    keys |= {"presence.REGION"}                    # a [presence.<region>] table, with the same points
     keys |= {f"events[].{k}" for k in spec.EVENT_KEYS} | {f"events[].effect.{k}" for k in spec.EFFECT_KEYS}
     keys |= {f"shocks[].{k}" for k in spec.SHOCK_KEYS}
     return keys
@@ -87,7 +88,7 @@ def test_scenario_new_writes_a_template_that_validates_and_never_overwrites(tmp_
 
 def test_validate_checks_a_file_alone_and_warns_about_dates_after_the_horizon(write, capsys):
     scenario = write("late.toml", 'name = "late"\nbaseline = "elsewhere"\n[horizon]\nstart = "2027-01"\n'
-                     'months = 12\n[presence]\npoints = [{date = "2027-01", value = 1.5}, '
+                     'months = 12\n[presence.iraq]\npoints = [{date = "2027-01", value = 1.5}, '
                      '{date = "2028-06", value = 0.5}]\n[[events]]\nkind = "militia_truce"\n'
                      'date = "2028-03-01"\n[[events]]\nkind = "us_strike"\n'
                      'date = {uniform = ["2027-10-01", "2028-02-01"]}\n')
@@ -98,7 +99,7 @@ def test_validate_checks_a_file_alone_and_warns_about_dates_after_the_horizon(wr
     assert len(lines) == 1 and lines[0].startswith(f"warning: {scenario}: ")
     assert "events[0].date 2028-03-01 is after the horizon ends (2027-12)" in lines[0]
     assert "events[1].date 2027-10-01..2028-02-01 may fall after the horizon ends" in lines[0]
-    assert "presence.points[1].date 2028-06-01 is after the horizon ends" in lines[0]
+    assert "presence.iraq.points[1].date 2028-06-01 is after the horizon ends" in lines[0]
 
 
 def test_validate_alone_still_checks_a_baseline_given_or_beside(write, capsys):

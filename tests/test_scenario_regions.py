@@ -108,4 +108,4 @@ def test_a_model_of_the_total_refuses_per_region_keys():
 def test_bundled_scenarios_still_parse_and_pass_the_region_check():
     regions = load_bundled().regions
     for scenario in load_scenarios(sorted(Path("scenarios").glob("*.toml"))):
-        check_regions(scenario, regions)
+        check_regions(scenario, regions, regional_model=True)

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from forecast.cli.common import add_data_args, data_source, positive_int, seed_arg
-from forecast.config import DEFAULT_SEED
+from forecast.config import DEFAULT_MODEL, DEFAULT_SEED
 
 ORIGIN_RE = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
 SCHEDULER_RE = re.compile(r"^(?:(?P<scheme>tcp|tls|ws|wss|ucx)://)?(?P<host>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\])"
@@ -55,7 +55,7 @@ def non_negative_int(text: str) -> int:
 
 # the backtest's default and known contenders are listed by forecast.evaluation.backtest;
 # not imported here so that `forecast --help` does not import PyMC
-ALL_MODELS = ("latent_ar", "zero", "last_value", "hist_mean", "negbin", "tsb")
+ALL_MODELS = (DEFAULT_MODEL, "zero", "last_value", "hist_mean", "negbin", "tsb")
 KNOWN_MODELS = ("latent_ar", "hawkes", "hawkes_powerlaw", "regional_ar", "zero", "last_value", "hist_mean",
                 "negbin", "tsb")
 

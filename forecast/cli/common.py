@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from forecast.config import DEFAULT_SEED, LAYOUTS, MAX_SEED, DataSource, FitSettings, RunConfig
+from forecast.config import DEFAULT_MODEL, DEFAULT_SEED, LAYOUTS, MAX_SEED, DataSource, FitSettings, RunConfig
 from forecast.errors import InputError
 
 # the sampler's options and their defaults; None on the command line = not given
@@ -35,7 +35,8 @@ def positive_int(text: str) -> int:
     return value
 
 DATA_HELP = "'bundled' (default) or a CSV: counts (date,count[,series][,presence,...]) or observations"
-MODEL_HELP = "model family: latent_ar (default), hawkes, hawkes_powerlaw, regional_ar"
+MODEL_HELP = ("model family: regional_ar (default; the latent AR model per region, the same as latent_ar "
+              "on data without regions), latent_ar, hawkes, hawkes_powerlaw")
 
 
 def add_data_args(p: argparse.ArgumentParser, positional: bool = False) -> None:
@@ -56,7 +57,7 @@ def add_data_args(p: argparse.ArgumentParser, positional: bool = False) -> None:
 
 def add_fit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--priors", help="TOML priors overriding the model's default priors per parameter")
-    p.add_argument("--model", default="latent_ar", help=MODEL_HELP)
+    p.add_argument("--model", default=DEFAULT_MODEL, help=MODEL_HELP)
     p.add_argument("--seed", type=seed_arg, default=DEFAULT_SEED,
                    help=f"seed of the sampler and of the scenario draws (default {DEFAULT_SEED})")
     p.add_argument("--draws", type=int, help="posterior draws per chain (default 1000)")
@@ -95,7 +96,7 @@ def run_config(args: argparse.Namespace) -> RunConfig:
     sampler = {name: default if get(name) is None else get(name)
                for name, default in SAMPLER_DEFAULTS.items()}
     fit = FitSettings(seed=get("seed", DEFAULT_SEED), **sampler)
-    return RunConfig(data=data_source(args), model=get("model") or "latent_ar", models=models,
+    return RunConfig(data=data_source(args), model=get("model") or DEFAULT_MODEL, models=models,
                      ensemble=get("ensemble"), weights_from=get("weights_from", "lfo"),
                      lfo_origins=get("lfo_origins", 6), lfo_steps=get("lfo_steps", 1),
                      priors=get("priors"), fit=fit,

@@ -19,6 +19,8 @@ def print_run_results(run_dir: Path) -> None:
     for column in ("scenario", "median", "80% interval"):
         table.add_column(column, justify="left" if column == "scenario" else "right")
     for row in totals.itertuples(index=False):
+        if isinstance(getattr(row, "region", None), str) and row.region != "total" and row.q97_5 == 0:
+            continue            # a region without forces (no attacks in any draw): totals.csv has it
         table.add_row(_labelled(row), f"{row.median:,.0f}", f"{row.q10:,.0f} to {row.q90:,.0f}")
     console.print(table)
     try:
@@ -30,6 +32,9 @@ def print_run_results(run_dir: Path) -> None:
         for column in ("scenario", "baseline", "median difference", "80% interval", "P(fewer)"):
             table.add_column(column, justify="left" if column in ("scenario", "baseline") else "right")
         for row in contrasts.itertuples(index=False):
+            if isinstance(getattr(row, "region", None), str) and row.region != "total" \
+                    and row.p_same_as_baseline == 1.0:
+                continue        # a region without attacks in either (no forces there): contrasts.csv has it
             table.add_row(_labelled(row), str(row.baseline), f"{row.diff_median:+,.0f}",
                           f"{row.diff_q10:+,.0f} to {row.diff_q90:+,.0f}", f"{row.p_fewer_than_baseline:.2f}")
         console.print(table)

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from forecast.cli.common import MODEL_HELP, add_data_args, run_config
+from forecast.config import DEFAULT_MODEL
 
 
 def register_parser(sub: argparse._SubParsersAction) -> None:
@@ -17,7 +18,7 @@ def register_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("scenarios", nargs="+", help="scenario TOML files")
     add_data_args(p)
     p.add_argument("--priors", help="TOML priors overriding the model's default priors per parameter")
-    p.add_argument("--model", default="latent_ar", help=MODEL_HELP)
+    p.add_argument("--model", default=DEFAULT_MODEL, help=MODEL_HELP)
     p.add_argument("--models", help="check the files against each of these model families")
     p.set_defaults(run=run)
 

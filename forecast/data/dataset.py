@@ -15,7 +15,7 @@ that name no region have the one region 'all', whose presence is the total.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +86,40 @@ class Dataset:
         """(rows x regions) 0/1: the regions each observation counts (default: the fitted rows)."""
         rows = self.fitted if rows is None else rows
         return cover_matrix(rows["region"].fillna(""), self.regions)
+
+    def reference_regions(self) -> np.ndarray:
+        """(regions,) 1 for the regions of the total a model of the total forecasts: those the
+        reference definition's fitted rows count over at least half as many days as the region
+        they count longest (bundled: Iraq + Syria, the Pentagon's monthly series, about 2,800
+        days each; Jordan's one row, a breakdown of a 106-day tally, does not make it part of
+        the series). Data in the long layout (a row per region and month) count every region."""
+        reference = self.fitted[self.fitted["definition"] == self.reference]
+        if reference.empty:
+            return np.ones(len(self.regions))
+        days = (pd.to_datetime(reference["end"]) - pd.to_datetime(reference["start"])).dt.days + 1
+        covered = days.to_numpy(float) @ self.region_cover(reference)
+        return (covered >= 0.5 * covered.max()).astype(float)
+
+    def for_total(self) -> tuple[Dataset, list[str]]:
+        """The data as a model of the total sees them, and the ids of the fitted rows it leaves
+        out: those that count only regions outside the total (a count in Jordan alone says
+        nothing about the Iraq + Syria total), and the parts of a breakdown (rows of one
+        definition and span that count different regions, e.g. a tally's parts by country: to
+        a model of the total they would be one span counted several times; the reference
+        definition's rows are kept). Data without regions are returned as they are."""
+        if not self.regional:
+            return self, []
+        fitted = self.fitted
+        inside = self.region_cover(fitted) @ self.reference_regions() > 0
+        sets = fitted["region"].fillna("").astype(str)
+        parts = sets.groupby([fitted["definition"], fitted["start"], fitted["end"]]).transform("nunique") > 1
+        # the reference's own rows per region (the long layout) are the series, not a breakdown
+        parts &= fitted["definition"] != self.reference
+        outside = fitted["id"][~inside | parts].astype(str).tolist()
+        if not outside:
+            return self, []
+        kept = self.observations[~self.observations["id"].isin(outside)].reset_index(drop=True)
+        return replace(self, observations=kept), outside
 
     @property
     def fitted(self) -> pd.DataFrame:

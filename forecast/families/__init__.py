@@ -15,6 +15,7 @@ import importlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from forecast.config import DEFAULT_MODEL
 from forecast.data.dataset import Dataset
 from forecast.errors import InputError, did_you_mean
 from forecast.families.base import Family
@@ -46,7 +47,7 @@ FAMILIES: Mapping[str, type[Family]] = _Registry({
     "hawkes_powerlaw": "forecast.families.hawkes.graph:HawkesPowerLawModel",
     "regional_ar": "forecast.families.regional_ar.graph:RegionalARModel",
 })
-DEFAULT_FAMILY = "latent_ar"
+DEFAULT_FAMILY = DEFAULT_MODEL
 
 __all__ = ["DEFAULT_FAMILY", "FAMILIES", "Family", "families_with", "get_family", "make_family"]
 

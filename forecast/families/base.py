@@ -70,6 +70,10 @@ class Family(ABC):
     regional: ClassVar[bool] = False
 
     def __init__(self, dataset: Dataset, priors_file: str | Path | None = None) -> None:
+        # a model of the total leaves out rows that count only regions outside the total
+        self.rows_outside_total: list[str] = []
+        if not self.regional:
+            dataset, self.rows_outside_total = dataset.for_total()
         self.dataset = dataset
         self.priors_file = Path(priors_file) if priors_file else None
         self.kinds: list[KindDesign] = kind_designs(dataset.events, dataset.axis)

@@ -59,10 +59,21 @@ def _months(draws: xr.Dataset) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(pd.to_datetime(draws["month"].values))
 
 
-def overlay_chart(draws: xr.Dataset) -> go.Figure:
-    """Every scenario's monthly attacks on one chart: median and 80% band."""
+def overlay_chart(draws: xr.Dataset,
+                  title: str = "Attacks per month in every scenario: median and 80% interval",
+                  history: xr.DataArray | None = None) -> go.Figure:
+    """Every scenario's monthly attacks on one chart: median and 80% band; with `history`
+    (the fitted rate, chain x draw x bin), the fitted past before them."""
     months = _months(draws)
     fig = go.Figure()
+    if history is not None:
+        past = history.stack(s=("chain", "draw")).transpose("bin", "s").values
+        dates = pd.DatetimeIndex(pd.to_datetime(history["bin"].values))
+        lo, med, hi = np.quantile(past, [0.1, 0.5, 0.9], axis=1)
+        fig.add_trace(_band(dates, lo, hi, OKABE_ITO[4], 0.35, "fitted rate, 80%", "fitted"))
+        fig.add_trace(go.Scatter(x=dates, y=med, mode="lines", line=dict(color=OKABE_ITO[0], width=1.5),
+                                 name="fitted rate, median", legendgroup="fitted",
+                                 hovertemplate="fitted rate %{y:.1f}<extra></extra>"))
     for i, scenario in enumerate(map(str, draws["scenario"].values)):
         colour = OKABE_ITO[i % len(OKABE_ITO)]
         counts = draws["count"].sel(scenario=scenario).values
@@ -73,7 +84,7 @@ def overlay_chart(draws: xr.Dataset) -> go.Figure:
             line=dict(color=colour, width=2), marker=dict(size=4), customdata=np.stack([lo, hi], axis=1),
             hovertemplate=f"{scenario}: %{{y:.0f}} (80%: %{{customdata[0]:.0f}} to %{{customdata[1]:.0f}})"
                           "<extra></extra>"))
-    fig.update_layout(**LAYOUT, title="Attacks per month in every scenario: median and 80% interval")
+    fig.update_layout(**LAYOUT, title=title)
     fig.update_yaxes(title="attacks per month", rangemode="tozero")
     fig.update_xaxes(title="month", hoverformat="%b %Y")
     return fig

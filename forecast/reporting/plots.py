@@ -67,9 +67,18 @@ def fan_chart(history_rate: xr.DataArray, observations: pd.DataFrame, draws: xr.
     return fig
 
 
-def overlay_chart(draws: xr.Dataset, ax: Axes | None = None) -> Figure:
-    """Every scenario's monthly attacks on one chart: median and 80% band (for summary.md)."""
+def overlay_chart(draws: xr.Dataset, ax: Axes | None = None,
+                  title: str = "Every scenario: median and 80% interval of attacks per month",
+                  history: xr.DataArray | None = None) -> Figure:
+    """Every scenario's monthly attacks on one chart: median and 80% band (for summary.md);
+    with `history` (the fitted rate, chain x draw x bin), the fitted past before them."""
     fig, ax = (ax.figure, ax) if ax is not None else _subplots(figsize=(10, 4.2))
+    if history is not None:
+        past = history.stack(s=("chain", "draw")).transpose("bin", "s").values
+        lo, med, hi = np.quantile(past, [0.1, 0.5, 0.9], axis=1)
+        dates = pd.to_datetime(history["bin"].values)
+        ax.fill_between(dates, lo, hi, color="0.6", alpha=0.35, step="mid")
+        ax.plot(dates, med, color="0.2", lw=1.2, label="fitted rate", drawstyle="steps-mid")
     months = pd.to_datetime(draws["month"].values)
     for i, scenario in enumerate(map(str, draws["scenario"].values)):
         colour = OKABE_ITO[i % len(OKABE_ITO)]
@@ -79,7 +88,7 @@ def overlay_chart(draws: xr.Dataset, ax: Axes | None = None) -> Figure:
     ax.set_ylabel("attacks per month")
     ax.set_xlabel("month")
     ax.set_ylim(bottom=0)
-    ax.set_title("Every scenario: median and 80% interval of attacks per month")
+    ax.set_title(title)
     ax.legend(fontsize=7, ncol=4, loc="upper left")
     fig.tight_layout()
     return fig

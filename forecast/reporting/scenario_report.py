@@ -24,6 +24,7 @@ from forecast.reporting import bottom_line, interactive, plots
 from forecast.reporting.ensemble_section import ensemble_section
 from forecast.reporting.html import Figures, page, png_bytes
 from forecast.reporting.html import table as _table
+from forecast.reporting.region_section import region_rows, region_section, total_rows
 from forecast.scenarios import summaries
 
 
@@ -260,8 +261,10 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
     carry columns added elsewhere); `link_from`: the report's folder, for the relative link to
     the latest backtest; `dependence`: prior_dependence.csv, shown beside the contrasts."""
     figures = figures or Figures()
-    totals = summaries.total_summary(draws)
-    contrasts = summaries.contrasts(draws) if contrasts is None else contrasts
+    all_totals = summaries.total_summary(draws, regions=True)
+    all_contrasts = summaries.contrasts(draws, regions=True) if contrasts is None else contrasts
+    # the page's tables are the total's; the regions get their own section
+    totals, contrasts = total_rows(all_totals), total_rows(all_contrasts)
     exceed = summaries.exceedance(draws)
     exceed_wide = exceed.pivot(index="scenario", columns="threshold", values="p_total_above")
     exceed_wide.columns = [f"P(total > {k})" for k in exceed_wide.columns]
@@ -315,6 +318,8 @@ def build_report(idata: az.InferenceData, draws: xr.Dataset, manifest: dict[str,
     if len(contrasts):
         parts.append(figures.embed("contrasts", plots.contrast_chart(contrasts)))
         parts.append(prior_dependence_section(dependence))
+    parts.append(region_section(draws, all_totals, all_contrasts, figures,
+                                idata.posterior.get("rate_by_region")))
     parts += ["<h2>Exceedance probabilities</h2>",
               _table(exceed_wide.reset_index(), 3, download="exceedance.csv", data=exceed),
               "<h2>Time to the first attack</h2>",
@@ -383,7 +388,8 @@ def markdown_summary(draws: xr.Dataset, manifest: dict[str, Any],
                      contrasts: pd.DataFrame | None = None, dataset: Dataset | None = None) -> str:
     """A short Markdown summary for pasting into a memo (the bottom line, the overlay figure, tables)."""
     totals = summaries.total_summary(draws)
-    contrasts = summaries.contrasts(draws) if contrasts is None else contrasts
+    all_contrasts = summaries.contrasts(draws, regions=True) if contrasts is None else contrasts
+    contrasts, by_region = total_rows(all_contrasts), region_rows(all_contrasts)
     months = summaries.month_labels(draws)
     lines = [f"# Scenario forecast, {months[0]} to {months[-1]}", ""]
     if manifest.get("verdict") != "passed":
@@ -399,6 +405,13 @@ def markdown_summary(draws: xr.Dataset, manifest: dict[str, Any],
                   "|---|---:|---:|---:|"]
         for _, r in contrasts.iterrows():
             lines.append(f"| {r['scenario']} vs {r['baseline']} | {r['diff_median']:.0f} | "
+                         f"{r['diff_q10']:.0f} to {r['diff_q90']:.0f} | {r['p_fewer_than_baseline']:.2f} |")
+    if len(by_region):
+        lines += ["", f"By region (the total above is {draws.attrs.get('total_regions', 'all regions')}):",
+                  "", "| scenario vs baseline | region | median difference | 80% interval | P(fewer) |",
+                  "|---|---|---:|---:|---:|"]
+        for _, r in by_region.iterrows():
+            lines.append(f"| {r['scenario']} vs {r['baseline']} | {r['region']} | {r['diff_median']:.0f} | "
                          f"{r['diff_q10']:.0f} to {r['diff_q90']:.0f} | {r['p_fewer_than_baseline']:.2f} |")
     lines += ["", f"Model {manifest.get('model')}, seed {manifest.get('scenario_seed')}, fit key "
               f"{manifest.get('fit_key')}." + (f" {_counts_note(dataset)}" if dataset is not None else "")]

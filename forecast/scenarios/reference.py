@@ -52,11 +52,18 @@ KEYS: tuple[KeyDoc, ...] = (
            "horizon.", 'start = "2027-01"'),
     KeyDoc("horizon.months", f"whole number, 1 to {spec.MAX_HORIZON}", "required",
            "How many months to forecast from `start`.", "months = 24"),
+    KeyDoc("presence.REGION", "table with `points`, one per region whose troops change", "each region "
+           "keeps the data's last value",
+           "US troops in one region of the data (bundled: `iraq`, `syria`, `jordan`), in thousands, "
+           "over the horizon. The path is linear between points and flat after the last one; before "
+           "the first point it runs from the region's last value. A model of the total (e.g. "
+           "`--model latent_ar`) sees the change these paths make in the regions its total counts "
+           "(bundled: Iraq + Syria).", "[presence.iraq]"),
     KeyDoc("presence", "table", "troops stay at the data's last value",
-           "US troops in Iraq and Syria, in thousands, over the horizon (the model's presence "
-           "covariate). The path is linear between points and flat after the last one; before the "
-           "first point it runs from the data's last value.", "[presence]"),
-    KeyDoc("presence.points", "list of `{ date, value }` tables (1 to 1000)", "required in `[presence]`",
+           "For data without regions only: the troop total, in the data's units, with `points` as "
+           "below (on data with regions, write `[presence.REGION]` tables instead).", "[presence]"),
+    KeyDoc("presence.points", "list of `{ date, value }` tables (1 to 1000)",
+           "required in `[presence]` and `[presence.REGION]`",
            "The points of the path, in date order (a point with an uncertain date must end before "
            "the next one starts), none before the horizon's start. Values must not be negative.",
            'points = [{ date = "2027-01", value = 1.5 }, { date = "2027-09", value = 0.1 }]'),
@@ -136,8 +143,9 @@ baseline = "status_quo"              # contrasted draw by draw with this scenari
 start = "2027-01"                    # first forecast month (default: right after the data)
 months = 24
 
-# US troops in Iraq and Syria, thousands; without this table they stay at the data's last value
-[presence]
+# US troops in Iraq, thousands (a table per region whose troops change: [presence.syria],
+# [presence.jordan]); a region without one stays at the data's last value
+[presence.iraq]
 points = [
   {{ date = "2027-01", value = 1.5 }},
   # an uncertain date and value, drawn per posterior draw:
@@ -269,7 +277,7 @@ baseline = "status_quo"
 start = "2027-01"
 months = 24
 
-[presence]
+[presence.iraq]
 points = [
   { date = "2027-01", value = 1.5 },
   { date = { uniform = ["2027-09-01", "2027-12-31"] }, value = { uniform = [0.8, 1.2] } },

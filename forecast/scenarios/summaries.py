@@ -6,9 +6,9 @@ has a heavy upper tail (a latent random walk compounds over two years), so a mea
 decided by a handful of draws and by the overflow cap on the rate; quantiles and
 probabilities are not (tests/test_summaries_stability.py checks this across caps and seeds).
 
-Draws of a regional family carry `count_by_region`: totals.csv and contrasts.csv then have
-a `region` column, one row per region and one 'total' (the regions the reference definition
-counts, the same figure as without regions); the other tables stay on the total.
+Draws of a regional family carry `count_by_region`: every table then has a `region` column,
+rows for 'total' (the regions the reference definition counts, the same figure as without
+regions) and then for each region.
 """
 
 from __future__ import annotations
@@ -74,20 +74,43 @@ def month_labels(draws: xr.Dataset) -> list[str]:
     return [str(v) for v in values]
 
 
-def monthly_summary(draws: xr.Dataset) -> pd.DataFrame:
+TOTAL = "total"
+
+
+def series(draws: xr.Dataset, regions: bool) -> list[tuple[str | None, xr.Dataset]]:
+    """(region label, draws of `count`, `rate`, `presence` (scenario, draw, month)): with
+    `regions` and draws of a regional family, 'total' (the reference regions) then each
+    region; else (None, the draws themselves)."""
+    if not regions or "count_by_region" not in draws:
+        return [(None, draws)]
+    out: list[tuple[str | None, xr.Dataset]] = [(TOTAL, draws)]
+    by_region = [f"{name}_by_region" for name in ("count", "rate", "presence")]
+    for r in draws["region"].values:
+        # the draws with the region's series in place of the total's (labels, baselines kept)
+        one = draws.drop_vars(by_region).drop_dims("region").assign(
+            {name: draws[f"{name}_by_region"].sel(region=r, drop=True)
+             for name in ("count", "rate", "presence")})
+        out.append((str(r), one))
+    return out
+
+
+def monthly_summary(draws: xr.Dataset, regions: bool = False) -> pd.DataFrame:
+    """Per scenario and month (and per region, with `regions`, when the draws have them)."""
     chains = chains_of(draws)
     rows = []
+    labels = month_labels(draws)
     for s in draws["scenario"].values:
-        counts = draws["count"].sel(scenario=s).values
-        rates = draws["rate"].sel(scenario=s).values
-        presence = draws["presence"].sel(scenario=s).values
-        for j, month in enumerate(month_labels(draws)):
-            row = {"scenario": s, "month": month, **quantile_stats(counts[:, j], chains),
-                   **quantile_stats(rates[:, j], chains, {"median": 0.5}, prefix="rate_"),
-                   **probability_stats(counts[:, j] > 0, chains, "p_any_attack"),
-                   "presence_median": float(np.nanmedian(presence[:, j])) if np.isfinite(presence[:, j]).any()
-                   else np.nan}
-            rows.append(row)
+        for label, one in series(draws, regions):
+            counts = one["count"].sel(scenario=s).values
+            rates = one["rate"].sel(scenario=s).values
+            presence = one["presence"].sel(scenario=s).values
+            for j, month in enumerate(labels):
+                known = np.isfinite(presence[:, j]).any()
+                rows.append({"scenario": s, **_labelled(label), "month": month,
+                             **quantile_stats(counts[:, j], chains),
+                             **quantile_stats(rates[:, j], chains, {"median": 0.5}, prefix="rate_"),
+                             **probability_stats(counts[:, j] > 0, chains, "p_any_attack"),
+                             "presence_median": float(np.nanmedian(presence[:, j])) if known else np.nan})
     return pd.DataFrame(rows).round(DECIMALS)
 
 
@@ -95,16 +118,10 @@ def totals(draws: xr.Dataset) -> xr.DataArray:
     return draws["count"].sum("month")
 
 
-TOTAL = "total"
-
-
 def region_totals(draws: xr.Dataset, regions: bool) -> list[tuple[str | None, xr.DataArray]]:
     """(region label, horizon totals (scenario, draw)): with `regions` and draws of a regional
     family, 'total' (the reference regions, as `count`) then each region; else (None, total)."""
-    if not regions or "count_by_region" not in draws:
-        return [(None, totals(draws))]
-    by_region = draws["count_by_region"].sum("month")
-    return [(TOTAL, totals(draws))] + [(str(r), by_region.sel(region=r)) for r in draws["region"].values]
+    return [(label, totals(one)) for label, one in series(draws, regions)]
 
 
 def _labelled(label: str | None) -> dict[str, str]:
@@ -153,19 +170,20 @@ def contrasts(draws: xr.Dataset, regions: bool = False) -> pd.DataFrame:
     return pd.DataFrame(rows).round(DECIMALS)
 
 
-def exceedance(draws: xr.Dataset) -> pd.DataFrame:
-    tot = totals(draws)
+def exceedance(draws: xr.Dataset, regions: bool = False) -> pd.DataFrame:
+    """P(horizon total > k) per scenario (and per region, with `regions`)."""
     chains = chains_of(draws)
     rows = []
     for s in draws["scenario"].values:
-        values = tot.sel(scenario=s).values
-        for k in TOTAL_THRESHOLDS:
-            rows.append({"scenario": s, "threshold": k,
-                         **probability_stats(values > k, chains, "p_total_above")})
+        for label, tot in region_totals(draws, regions):
+            values = tot.sel(scenario=s).values
+            for k in TOTAL_THRESHOLDS:
+                rows.append({"scenario": s, **_labelled(label), "threshold": k,
+                             **probability_stats(values > k, chains, "p_total_above")})
     return pd.DataFrame(rows).round(DECIMALS)
 
 
-def first_attack(draws: xr.Dataset) -> pd.DataFrame:
+def first_attack(draws: xr.Dataset, regions: bool = False) -> pd.DataFrame:
     """Distribution of months until the first attack (1 = the first forecast month).
 
     One row per scenario and month m (censored false: the first attack falls in month m),
@@ -175,22 +193,23 @@ def first_attack(draws: xr.Dataset) -> pd.DataFrame:
     rows = []
     months = draws.sizes["month"]
     for s in draws["scenario"].values:
-        hit = draws["count"].sel(scenario=s).values > 0
-        first = np.where(hit.any(axis=1), hit.argmax(axis=1) + 1, 0)
-        for m in range(1, months + 1):
-            rows.append({"scenario": s, "months_until_first_attack": m, "censored": False,
-                         "probability": float((first == m).mean())})
-        rows.append({"scenario": s, "months_until_first_attack": months, "censored": True,
-                     "probability": float((first == 0).mean())})
+        for label, one in series(draws, regions):
+            hit = one["count"].sel(scenario=s).values > 0
+            first = np.where(hit.any(axis=1), hit.argmax(axis=1) + 1, 0)
+            for m in range(1, months + 1):
+                rows.append({"scenario": s, **_labelled(label), "months_until_first_attack": m,
+                             "censored": False, "probability": float((first == m).mean())})
+            rows.append({"scenario": s, **_labelled(label), "months_until_first_attack": months,
+                         "censored": True, "probability": float((first == 0).mean())})
     return pd.DataFrame(rows).round(DECIMALS)
 
 
 def write_tables(draws: xr.Dataset, folder) -> dict[str, str]:
     """Write every table as CSV with fixed formatting (same draws, same bytes)."""
     tables = {
-        "summary.csv": monthly_summary(draws), "totals.csv": total_summary(draws, regions=True),
-        "contrasts.csv": contrasts(draws, regions=True), "exceedance.csv": exceedance(draws),
-        "first_attack.csv": first_attack(draws),
+        "summary.csv": monthly_summary(draws, regions=True), "totals.csv": total_summary(draws, regions=True),
+        "contrasts.csv": contrasts(draws, regions=True), "exceedance.csv": exceedance(draws, regions=True),
+        "first_attack.csv": first_attack(draws, regions=True),
     }
     for name, frame in tables.items():
         frame.to_csv(folder / name, index=False, float_format="%.4f", lineterminator="\n")

@@ -10,6 +10,7 @@ specifications give identical draws in every scenario of a run.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,7 @@ from forecast.core.effects import (
     share_after,
 )
 from forecast.data.dataset import Dataset
+from forecast.data.regions import ALL
 from forecast.errors import InputError, MissingCapability, did_you_mean
 from forecast.scenarios.paths import draw_day, draw_value, path_bin_means, stream
 from forecast.scenarios.spec import (
@@ -137,12 +139,14 @@ class ScenarioSimulator:
         ds = self.dataset
         # region names against the data's; per-region keys only for a model that simulates regions
         check_regions(scenario, ds.regions, regional_model=True)
-        keys = regional_keys(scenario)
+        # a model of the total takes [presence.<region>] paths as the change of the total they
+        # make (total_presence_from_regions); an event or shock scoped to regions it cannot place
+        keys = [k for k in regional_keys(scenario)
+                if not (k.startswith("presence.") and ds.presence is not None)]
         if keys and not self.model.regional:
             raise MissingCapability(scenario.source, f"model '{self.model.name}' forecasts the total of the "
-                                    "regions, so a per-region path or scope cannot act|; use [presence] "
-                                    "for the total and leave out 'regions'", where=f"key '{keys[0]}'",
-                                    capability="regions")
+                                    "regions, so an event or shock scoped to regions cannot act|; leave out "
+                                    "'regions'", where=f"key '{keys[0]}'", capability="regions")
         if scenario.presence is not None and ds.presence is None:
             raise InputError(scenario.source, "this data has no presence covariate, so a presence path "
                              "cannot act", where="key 'presence'")
@@ -215,7 +219,9 @@ class ScenarioSimulator:
         presence = None
         if ds.presence is not None:
             last = np.full(n, ds.presence[-1])
-            if scenario.presence is None:
+            if scenario.presence_by_region:
+                presence = self.total_presence_from_regions(scenario, future, seed)
+            elif scenario.presence is None:
                 presence = np.repeat(last[:, None], h, axis=1)
             else:
                 presence = path_bin_means(scenario.presence, future, last, start_day, seed,
@@ -230,6 +236,39 @@ class ScenarioSimulator:
         for shock in scenario.shocks:
             log_shocks[shock.parameter] += self.shock_log_factor(shock, future, seed)
         return Background(horizon, presence, log_rate, log_vol, log_shocks, drawn)
+
+    def region_presence(self, scenario: Scenario, future: TimeAxis, seed: int) -> np.ndarray | None:
+        """(D, H, R) presence per region: the region's [presence.<region>] path, else its last
+        value held (data without regions: the one region's [presence] path)."""
+        ds = self.dataset
+        if ds.presence is None or ds.presence_by_region is None:
+            return None
+        by_region = np.asarray(ds.presence_by_region, float)
+        n, start_day = self.draws.n, day_of(ds.axis.ends[-1])
+        paths = []
+        for j, region in enumerate(ds.regions):
+            last = np.full(n, by_region[-1, j])
+            path, key = scenario.presence_by_region.get(region), None
+            if path is not None:
+                key = f"presence.{region}:" + hashlib.sha256(repr(path).encode()).hexdigest()
+            elif region == ALL and scenario.presence is not None:
+                # data without regions: [presence] is the one region's (drawn as the total is)
+                path, key = scenario.presence, "presence:" + scenario.key("presence")
+            if path is None:
+                paths.append(np.repeat(last[:, None], future.n, axis=1))
+            else:
+                paths.append(path_bin_means(path, future, last, start_day, seed, key))
+        return np.stack(paths, axis=-1)
+
+    def total_presence_from_regions(self, scenario: Scenario, future: TimeAxis, seed: int) -> np.ndarray:
+        """(D, H) the total presence a model of the total sees under [presence.<region>] paths:
+        the data's last total changed by what the paths change in the regions the reference
+        count covers (bundled: Iraq + Syria; a move to Jordan leaves it where it is)."""
+        ds = self.dataset
+        by_region = self.region_presence(scenario, future, seed)
+        last = np.asarray(ds.presence_by_region, float)[-1]
+        change = ((by_region - last[None, None, :]) * ds.reference_regions()[None, None, :]).sum(axis=2)
+        return np.maximum(float(ds.presence[-1]) + change, 0.0)
 
     def covariate_paths(self, scenario: Scenario, future: TimeAxis, start_day: int,
                         seed: int) -> list[np.ndarray]:

@@ -145,6 +145,56 @@ def test_exit_from_iraq_gives_contrasts_per_region(write, tmp_path):
     assert "region" not in plain.columns
     pd.testing.assert_frame_equal(totals[totals["region"] == "total"].drop(columns="region")
                                   .reset_index(drop=True), plain, check_dtype=False)
+    # every other table too: rows for the total (the same as without regions) and each region
+    for name, of_total in (("summary.csv", summaries.monthly_summary(draws)),
+                           ("exceedance.csv", summaries.exceedance(draws)),
+                           ("first_attack.csv", summaries.first_attack(draws))):
+        table = pd.read_csv(tmp_path / name)
+        assert list(table.columns[:2]) == ["scenario", "region"], name
+        assert set(table["region"]) == {"total", "iraq", "syria"}, name
+        pd.testing.assert_frame_equal(table[table["region"] == "total"].drop(columns="region")
+                                      .reset_index(drop=True), of_total, check_dtype=False)
+    monthly = pd.read_csv(tmp_path / "summary.csv").set_index(["scenario", "region", "month"])
+    assert monthly.loc[("exit_iraq", "iraq", "2023-06"), "q97_5"] == 0      # no troops, no attacks
+    assert monthly.loc[("exit_iraq", "iraq", "2023-06"), "presence_median"] == 0
+    assert monthly.loc[("exit_iraq", "syria", "2023-06"), "median"] > 0
+
+
+def test_the_report_has_a_section_per_region_with_its_contrasts_and_charts(write, tmp_path):
+    from forecast.reporting.scenario_report import write_report
+    from tests.test_report import manifest
+
+    data = regional_dataset(write, zero_months=0)
+    family = make_family("regional_ar", data)
+    scenarios = scenario_files(
+        write, ("base", ""),
+        ("exit_iraq", '[presence.iraq]\npoints = [{date = "2023-01", value = 0.5}, '
+                      '{date = "2023-03-01", value = 0.0}]\n'))
+    posterior = fake_posterior(family, n_draws=100)
+    rng = np.random.default_rng(0)
+    rate = rng.lognormal(1.0, 0.2, (1, 100, len(data.regions), data.axis.n))
+    posterior = posterior.assign(
+        rate_by_region=(("chain", "draw", "region", "bin"), rate),
+        rate=(("chain", "draw", "bin"), rate.sum(axis=2))).assign_coords(
+        region=list(data.regions), bin=list(data.axis.starts))
+    idata = az.InferenceData(posterior=posterior)
+    draws = simulate_scenarios(family, posterior, scenarios, seed=3)
+    summaries.write_tables(draws, tmp_path)
+    write_report(tmp_path, idata, draws, manifest("passed", scenarios), data, family)
+    page = (tmp_path / "report.html").read_text()
+    section = page[page.index("<h2>By region</h2>"):]
+    assert "The total above is iraq + syria" in section
+    # the contrasts per region: Iraq's exit shows in Iraq's column, not in Syria's
+    contrasts = summaries.contrasts(draws, regions=True).set_index("region")
+    iraq = f"{contrasts.loc['iraq', 'diff_median']:+,.0f} ({contrasts.loc['iraq', 'diff_q10']:+,.0f}"
+    assert iraq in section and "+0 (+0 to +0); P(fewer) 0.00" in section
+    assert {"overlay_iraq.png", "overlay_syria.png"} <= {p.name for p in (tmp_path / "figures").iterdir()}
+    assert 'id="chart-overlay-iraq"' in section
+    # the page's main tables stay the total's: one row per scenario
+    memo = (tmp_path / "summary.md").read_text()
+    rows = [line for line in memo.splitlines() if line.startswith("| exit_iraq vs base |")]
+    assert len(rows) == 3 and rows[1].startswith("| exit_iraq vs base | iraq |")
+    assert rows[0].split("|")[2].strip().lstrip("-").isdigit()         # the total's row: no region
 
 
 def test_events_and_shocks_act_only_in_the_regions_they_name(write):
@@ -182,14 +232,56 @@ def test_regional_scenarios_are_checked_against_the_regional_model(write, body, 
     assert info.value.where == f"key '{key}'"
 
 
-def test_a_model_of_the_total_refuses_per_region_keys_naming_the_regional_model(write):
+def test_a_model_of_the_total_sees_a_regional_path_as_the_change_of_its_total(write):
+    data = regional_dataset(write, zero_months=0)
+    family = make_family("latent_ar", data)
+    last = data.presence_by_region[-1]
+    text = ('name = "s"\n[horizon]\nstart = "2023-01"\nmonths = 6\n'
+            '[presence.iraq]\npoints = [{date = "2023-01", value = 0.0}]\n')
+    other = text.replace('"s"', '"t"').replace("iraq", "syria")
+    draws = simulate_scenarios(family, fake_posterior(family, n_draws=50),
+                               [parse_scenario(text, "s.toml"), parse_scenario(other, "t.toml")], seed=1)
+    # both regions are in the total, so leaving one takes its troops off the total
+    np.testing.assert_allclose(draws["presence"].sel(scenario="s").values, data.presence[-1] - last[0])
+    np.testing.assert_allclose(draws["presence"].sel(scenario="t").values, data.presence[-1] - last[1])
+
+
+def test_a_model_of_the_total_refuses_an_event_scoped_to_regions_naming_the_regional_model(write):
     family = make_family("latent_ar", regional_dataset(write))
     scenario = parse_scenario('name = "s"\n[horizon]\nstart = "2023-01"\nmonths = 6\n'
-                              '[presence.iraq]\npoints = [{date = "2023-03", value = 0.0}]\n', "s.toml")
+                              '[[events]]\nkind = "us_strike"\ndate = "2023-02-01"\nregions = ["iraq"]\n'
+                              'effect = "us_strike"\n', "s.toml")
     with pytest.raises(InputError, match="forecasts the total of the regions.*belongs to model.s. "
-                                         "regional_ar; use \\[presence\\]") as info:
+                                         "regional_ar") as info:
         check_scenarios(family, [scenario])
-    assert info.value.where == "key 'presence.iraq'"
+    assert info.value.where == "key 'events[0].regions'"
+
+
+def test_a_row_outside_the_total_is_left_out_of_a_model_of_the_total(write):
+    data = regional_dataset(write, zero_months=0)
+    extra = data.observations.iloc[[0]].assign(id="outside", region="jordan")
+    obs = pd.concat([data.observations, extra], ignore_index=True)
+    from dataclasses import replace
+    with_jordan = replace(data, regions=[*data.regions, "jordan"], observations=obs,
+                          presence_by_region=np.column_stack([data.presence_by_region,
+                                                              np.ones(data.axis.n)]))
+    # Jordan's one row covers a month; Iraq and Syria are counted for 36 months each
+    assert with_jordan.reference_regions().tolist() == [1.0, 1.0, 0.0]
+    assert make_family("latent_ar", with_jordan).rows_outside_total == ["outside"]
+    assert make_family("regional_ar", with_jordan).rows_outside_total == []
+
+
+def test_the_parts_of_a_breakdown_are_left_out_of_a_model_of_the_total(write):
+    data = regional_dataset(write, zero_months=0)
+    first = data.observations.iloc[[0]]
+    parts = pd.concat([first.assign(id="part_iraq", region="iraq", definition="by_country"),
+                       first.assign(id="part_syria", region="syria", definition="by_country")])
+    from dataclasses import replace
+    split = replace(data, observations=pd.concat([data.observations, parts], ignore_index=True))
+    # to a model of the total the two parts would count one span twice; a regional model sums
+    # each part over its own region
+    assert make_family("latent_ar", split).rows_outside_total == ["part_iraq", "part_syria"]
+    assert "part_iraq" in make_family("regional_ar", split).dataset.fitted["id"].tolist()
 
 
 def test_regional_priors_extend_the_latent_ar_defaults(write):

@@ -42,13 +42,8 @@ def regional_parameter_families() -> dict[str, str]:
 
 
 def total_regions(dataset: Dataset) -> np.ndarray:
-    """(regions,) 1 for the regions the reference definition's fitted rows count: the total
-    that `rate` reports (bundled: Iraq + Syria, comparable with the Pentagon's series)."""
-    fitted = dataset.fitted
-    reference = fitted[fitted["definition"] == dataset.reference]
-    if reference.empty:
-        return np.ones(len(dataset.regions))
-    return (dataset.region_cover(reference).max(axis=0) > 0).astype(float)
+    """(regions,) 1 for the regions the total that `rate` reports counts (Dataset.reference_regions)."""
+    return dataset.reference_regions()
 
 
 class RegionalARModel(LatentARModel):

@@ -10,17 +10,14 @@ total (`rate`, `count`, `presence`) is over the regions the reference definition
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 
 from forecast.core.effects import day_of, drawn_bin_log_effects
-from forecast.data.regions import ALL
 from forecast.errors import InputError
 from forecast.families.latent_ar.simulate import LatentARSimulator
 from forecast.scenarios.kernels import latent_ar_rates, poisson_quantiles
-from forecast.scenarios.paths import path_bin_means
 from forecast.scenarios.spec import Scenario
 from forecast.scenarios.toolkit import Background, Horizon
 
@@ -53,28 +50,6 @@ class RegionalARSimulator(LatentARSimulator):
                                  where=f"key 'shocks[{i}].regions'")
 
     # ------------------------------------------------------------ background
-    def region_presence(self, scenario: Scenario, horizon: Horizon, seed: int) -> np.ndarray | None:
-        """(D, H, R) presence per region: the region's path, else its last value held."""
-        model = self.model
-        if model.region_presence is None:
-            return None
-        n, future = self.draws.n, horizon.future
-        start_day = day_of(self.dataset.axis.ends[-1])
-        paths = []
-        for j, region in enumerate(self.dataset.regions):
-            last = np.full(n, model.region_presence[-1, j])
-            path, key = scenario.presence_by_region.get(region), None
-            if path is not None:
-                key = f"presence.{region}:" + hashlib.sha256(repr(path).encode()).hexdigest()
-            elif region == ALL and scenario.presence is not None:
-                # data without regions: [presence] is the one region's (drawn as latent_ar draws it)
-                path, key = scenario.presence, "presence:" + scenario.key("presence")
-            if path is None:
-                paths.append(np.repeat(last[:, None], future.n, axis=1))
-            else:
-                paths.append(path_bin_means(path, future, last, start_day, seed, key))
-        return np.stack(paths, axis=-1)
-
     def log_mean_by_region(self, presence: np.ndarray | None, covariates: list[np.ndarray],
                            h: int) -> np.ndarray:
         """(D, H, R) log background before events: intercept, regional level, presence, covariates.
@@ -98,7 +73,7 @@ class RegionalARSimulator(LatentARSimulator):
         horizon = Horizon.for_scenario(ds.axis, scenario)
         future = horizon.future
         h, regions = future.n, list(ds.regions)
-        presence = self.region_presence(scenario, horizon, seed)
+        presence = self.region_presence(scenario, future, seed)
         covariates = self.covariate_paths(scenario, future, day_of(ds.axis.ends[-1]), seed)
         log_rate = self.log_mean_by_region(presence, covariates, h)
         effects, log_vol = self._historical_effects(future)
