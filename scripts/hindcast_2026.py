@@ -52,8 +52,7 @@ no new killings, truces or wars.'''
 start = "2026-01"
 months = 6
 
-[presence]
-points = [{ date = "2026-01", value = 3.0 }]
+PRESENCE_2026
 """,
     "regional_war_2026": """name = "regional_war_2026"
 description = '''A new regional war (on the scale of the Gaza war of October 2023) from April 2026
@@ -63,8 +62,7 @@ until a date between June and December 2026; presence held.'''
 start = "2026-01"
 months = 6
 
-[presence]
-points = [{ date = "2026-01", value = 3.0 }]
+PRESENCE_2026
 
 [[events]]
 kind = "regional_war"
@@ -76,21 +74,43 @@ effect = "regional_war"
 }
 
 
-def what_happened(full) -> str:
-    """The scenario of what happened, from the bundled data's own 2026 presence and events."""
-    first = full.axis.index_of(pd.Timestamp(ORIGIN))
+# the old scenarios' 3,000 troops: a total for a model of the total, else by region as their
+# descriptions say (Jordan keeps its last value)
+PRESENCE_TOTAL = '[presence]\npoints = [{ date = "2026-01", value = 3.0 }]'
+PRESENCE_BY_REGION = ('[presence.iraq]\npoints = [{ date = "2026-01", value = 2.0 }]\n\n'
+                      '[presence.syria]\npoints = [{ date = "2026-01", value = 1.0 }]')
+
+
+def old_scenarios(regional: bool) -> dict[str, str]:
+    return {name: text.replace("PRESENCE_2026", PRESENCE_BY_REGION if regional else PRESENCE_TOTAL)
+            for name, text in OLD_SCENARIOS.items()}
+
+
+def _path(table: str, values: list[float], full, first: int) -> str:
     points = []
-    for i in range(first, first + MONTHS):
-        value = float(full.presence[i])
+    for i, value in zip(range(first, first + MONTHS), values):
         points += [f'{{ date = "{full.axis.starts[i].date()}", value = {value} }}',
                    f'{{ date = "{full.axis.ends[i].date()}", value = {value} }}']
+    return f"[{table}]\npoints = [{', '.join(points)}]\n\n"
+
+
+def what_happened(full, regional: bool) -> str:
+    """The scenario of what happened, from the bundled data's own 2026 presence and events
+    (per region for a model of the regions)."""
+    first = full.axis.index_of(pd.Timestamp(ORIGIN))
+    if regional:
+        by_region = np.asarray(full.presence_by_region, float)[first:first + MONTHS]
+        paths = "".join(_path(f"presence.{region}", [float(v) for v in by_region[:, j]], full, first)
+                        for j, region in enumerate(full.regions))
+    else:
+        paths = _path("presence", [float(v) for v in full.presence[first:first + MONTHS]], full, first)
     return (
         'name = "what_happened"\n'
         'description = "Presence as it moved (exit from federal Iraq in January, Syria drawdown from '
         'March), the war of 28 February - 7 April, the killing of Iran\'s leadership on 28 February '
         'and the US strikes of 28 February - 2 March."\n\n'
         f'[horizon]\nstart = "{ORIGIN}"\nmonths = {MONTHS}\n\n'
-        f"[presence]\npoints = [{', '.join(points)}]\n\n"
+        + paths +
         '[[events]]\nkind = "regional_war"\ndate = "2026-02-28"\nend = "2026-04-07"\n'
         'name = "war_2026"\neffect = "regional_war"\n\n'
         '[[events]]\nkind = "decapitation"\ndate = "2026-02-28"\nname = "iran_leadership_2026"\n\n'
@@ -130,7 +150,8 @@ def main() -> int:
     print(f"fit: {known.name}, {len(known.fitted)} fitted rows; diagnostics {result.manifest['diagnostics']}")
     full_family = make_family(family.name, full)
     full_priors = full_family.priors
-    texts = {"what_happened": what_happened(full), **OLD_SCENARIOS}
+    regional = bool(getattr(family, "regional", False)) and full.regional
+    texts = {"what_happened": what_happened(full, regional), **old_scenarios(regional)}
     sim = family.simulator(posterior)
     rng = np.random.default_rng(args.seed)
     rows = full.observations[full.observations["start"] >= pd.Timestamp(ORIGIN)]
@@ -141,6 +162,9 @@ def main() -> int:
         simulated = sim.simulate(scenario, args.seed)
         background, rate = simulated["background"], simulated["future_rate"]
         for row in rows.itertuples():
+            if regional:    # the rate of the regions the row counts
+                cover = full.region_cover(full.observations.loc[[row.Index]])[0]
+                rate = (simulated["future_rate_by_region"] * cover[None, None, :]).sum(axis=2)
             ratio = ratio_draws(family, posterior, row.definition, full_priors, full.definitions,
                                 rate.shape[0], rng)
             record = {"scenario": name, "id": row.id, "use": row.use, "definition": row.definition,

@@ -4,7 +4,8 @@
 
 Simulates the scenarios from one fit five times: the cap on the monthly rate at 1e3, 1e5
 (the default) and 1e7 with the default scenario seed, and the default cap with seeds 1 and
-2. Every quantile and probability of totals.csv and contrasts.csv is compared with the
+2. Every quantile and probability of totals.csv and contrasts.csv (every row: the total's and,
+for a regional model, each region's) is compared with the
 default run's: a difference counts as agreeing when it is within 3 combined Monte Carlo
 standard errors (sqrt(se_a^2 + se_b^2), from the `_mcse` columns) or, for quantiles of
 integer counts, within 1 attack (a count quantile moves in steps of one). Prints a Markdown
@@ -43,8 +44,11 @@ def tables(family, posterior, scenarios, cap: float, seed: int) -> dict[str, pd.
         draws = simulate_scenarios(family, posterior, scenarios, seed)
     finally:
         ScenarioSimulator.rate_cap = RATE_CAP
-    return {"totals": summaries.total_summary(draws).set_index("scenario"),
-            "contrasts": summaries.contrasts(draws).set_index("scenario")}
+    # every published row: the total's and, for a regional model, each region's
+    out = {"totals": summaries.total_summary(draws, regions=True),
+           "contrasts": summaries.contrasts(draws, regions=True)}
+    return {name: table.set_index([c for c in ("scenario", "region") if c in table.columns])
+            for name, table in out.items()}
 
 
 def compare(reference: pd.DataFrame, other: pd.DataFrame, table: str) -> list[dict]:
@@ -56,7 +60,9 @@ def compare(reference: pd.DataFrame, other: pd.DataFrame, table: str) -> list[di
             se = float(np.hypot(reference.at[scenario, f"{column}_mcse"],
                                 other.at[scenario, f"{column}_mcse"]))
             diff = abs(a - b)
-            ok = diff <= Z_LIMIT * se or (counts and diff <= 1.0) or diff == 0
+            # both undefined (a ratio against a baseline with no attacks in any draw) agree
+            ok = (diff <= Z_LIMIT * se or (counts and diff <= 1.0) or diff == 0
+                  or (np.isnan(a) and np.isnan(b)))
             rows.append({"table": table, "scenario": scenario, "statistic": column, "reference": a,
                          "other": b, "difference": diff, "combined_mcse": se, "agrees": ok})
     return rows
