@@ -61,9 +61,10 @@ def _months(draws: xr.Dataset) -> pd.DatetimeIndex:
 
 def overlay_chart(draws: xr.Dataset,
                   title: str = "Attacks per month in every scenario: median and 80% interval",
-                  history: xr.DataArray | None = None) -> go.Figure:
+                  history: xr.DataArray | None = None, ymax: float | None = None) -> go.Figure:
     """Every scenario's monthly attacks on one chart: median and 80% band; with `history`
-    (the fitted rate, chain x draw x bin), the fitted past before them."""
+    (the fitted rate, chain x draw x bin), the fitted past before them; `ymax`: the initial
+    top of the axis (zooming out shows the rest)."""
     months = _months(draws)
     fig = go.Figure()
     if history is not None:
@@ -85,7 +86,8 @@ def overlay_chart(draws: xr.Dataset,
             hovertemplate=f"{scenario}: %{{y:.0f}} (80%: %{{customdata[0]:.0f}} to %{{customdata[1]:.0f}})"
                           "<extra></extra>"))
     fig.update_layout(**LAYOUT, title=title)
-    fig.update_yaxes(title="attacks per month", rangemode="tozero")
+    fig.update_yaxes(title="attacks per month", rangemode="tozero",
+                     **({"range": [0, ymax]} if ymax is not None else {}))
     fig.update_xaxes(title="month", hoverformat="%b %Y")
     return fig
 

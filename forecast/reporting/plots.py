@@ -69,9 +69,10 @@ def fan_chart(history_rate: xr.DataArray, observations: pd.DataFrame, draws: xr.
 
 def overlay_chart(draws: xr.Dataset, ax: Axes | None = None,
                   title: str = "Every scenario: median and 80% interval of attacks per month",
-                  history: xr.DataArray | None = None) -> Figure:
+                  history: xr.DataArray | None = None, ymax: float | None = None) -> Figure:
     """Every scenario's monthly attacks on one chart: median and 80% band (for summary.md);
-    with `history` (the fitted rate, chain x draw x bin), the fitted past before them."""
+    with `history` (the fitted rate, chain x draw x bin), the fitted past before them; `ymax`
+    cuts the axis (the history's peaks may rise above it)."""
     fig, ax = (ax.figure, ax) if ax is not None else _subplots(figsize=(10, 4.2))
     if history is not None:
         past = history.stack(s=("chain", "draw")).transpose("bin", "s").values
@@ -87,7 +88,7 @@ def overlay_chart(draws: xr.Dataset, ax: Axes | None = None,
         ax.plot(months, med, color=colour, lw=1.8, label=scenario, drawstyle="steps-mid")
     ax.set_ylabel("attacks per month")
     ax.set_xlabel("month")
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(bottom=0, top=ymax)
     ax.set_title(title)
     ax.legend(fontsize=7, ncol=4, loc="upper left")
     fig.tight_layout()

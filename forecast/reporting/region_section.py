@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -50,6 +51,9 @@ def _contrasts_wide(contrasts: pd.DataFrame) -> pd.DataFrame:
     return wide[list(dict.fromkeys(contrasts["region"]))].reset_index()
 
 
+HISTORY_BINS = 36
+
+
 def region_section(draws: xr.Dataset, totals: pd.DataFrame, contrasts: pd.DataFrame,
                    figures: Figures, history: xr.DataArray | None = None) -> str:
     """The section, or '' when the draws have no regions. `totals` and `contrasts` carry the
@@ -76,13 +80,18 @@ def region_section(draws: xr.Dataset, totals: pd.DataFrame, contrasts: pd.DataFr
                   "median difference in attacks, 80% interval, and P(fewer attacks than the "
                   "baseline).</p>",
                   _table(_contrasts_wide(contrasts), download="contrasts.csv", data=contrasts)]
-    parts.append("<p class='note'>Each region's fan chart: the fitted rate over the history (grey) "
-                 "and the attacks per month in every scenario (median and 80% interval). Linear axes; "
-                 "drag to zoom.</p>")
+    parts.append("<p class='note'>Each region's fan chart: the fitted rate over the last three years "
+                 "(grey) and the attacks per month in every scenario (median and 80% interval). Linear "
+                 "axes, cut at 1.5 times the forecasts' highest 80% bound, so a past war's peak may run "
+                 "off the top (double-click the chart to see all of it).</p>")
     for label, one in summaries.series(draws, regions=True)[1:]:
         title = f"{label}: fitted rate, then attacks per month in every scenario (median, 80%)"
-        past = None if history is None else history.sel(region=label)
-        figures.files[f"overlay_{label}.png"] = png_bytes(plots.overlay_chart(one, title=title, history=past))
-        parts.append(interactive.div(interactive.overlay_chart(one, title=title, history=past),
+        # the last three years of the history: enough to see where the forecasts start from
+        past = None if history is None else history.sel(region=label).isel(bin=slice(-HISTORY_BINS, None))
+        # the axis at the forecasts' scale: a past war's peak would flatten them
+        top = 1.5 * max(float(np.quantile(one["count"].values, 0.9, axis=1).max()), 1.0)
+        figures.files[f"overlay_{label}.png"] = png_bytes(plots.overlay_chart(one, title=title, history=past,
+                                                                               ymax=top))
+        parts.append(interactive.div(interactive.overlay_chart(one, title=title, history=past, ymax=top),
                                      f"overlay-{label}", height=460))
     return "".join(parts)
