@@ -59,6 +59,17 @@ def _months(draws: xr.Dataset) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(pd.to_datetime(draws["month"].values))
 
 
+def _add_fitted_rate(fig: go.Figure, rate: xr.DataArray) -> None:
+    """The fitted rate over the history (chain x draw x bin): 80% band and median."""
+    past = rate.stack(s=("chain", "draw")).transpose("bin", "s").values
+    dates = pd.DatetimeIndex(pd.to_datetime(rate["bin"].values))
+    lo, med, hi = np.quantile(past, [0.1, 0.5, 0.9], axis=1)
+    fig.add_trace(_band(dates, lo, hi, OKABE_ITO[4], 0.35, "fitted rate, 80%", "fitted"))
+    fig.add_trace(go.Scatter(x=dates, y=med, mode="lines", line=dict(color=OKABE_ITO[0], width=1.5),
+                             name="fitted rate, median", legendgroup="fitted",
+                             hovertemplate="fitted rate %{y:.1f}<extra></extra>"))
+
+
 def overlay_chart(draws: xr.Dataset,
                   title: str = "Attacks per month in every scenario: median and 80% interval",
                   history: xr.DataArray | None = None, ymax: float | None = None) -> go.Figure:
@@ -68,13 +79,7 @@ def overlay_chart(draws: xr.Dataset,
     months = _months(draws)
     fig = go.Figure()
     if history is not None:
-        past = history.stack(s=("chain", "draw")).transpose("bin", "s").values
-        dates = pd.DatetimeIndex(pd.to_datetime(history["bin"].values))
-        lo, med, hi = np.quantile(past, [0.1, 0.5, 0.9], axis=1)
-        fig.add_trace(_band(dates, lo, hi, OKABE_ITO[4], 0.35, "fitted rate, 80%", "fitted"))
-        fig.add_trace(go.Scatter(x=dates, y=med, mode="lines", line=dict(color=OKABE_ITO[0], width=1.5),
-                                 name="fitted rate, median", legendgroup="fitted",
-                                 hovertemplate="fitted rate %{y:.1f}<extra></extra>"))
+        _add_fitted_rate(fig, history)
     for i, scenario in enumerate(map(str, draws["scenario"].values)):
         colour = OKABE_ITO[i % len(OKABE_ITO)]
         counts = draws["count"].sel(scenario=scenario).values
@@ -146,13 +151,7 @@ def _event_marks(fig: go.Figure, events: list[dict[str, str]], colour: str, labe
 def fan_chart(history_rate: xr.DataArray, dataset: Dataset, draws: xr.Dataset, scenario: str) -> go.Figure:
     """History (fitted rate), one scenario's forecast, reported counts, troops and events."""
     fig = go.Figure()
-    hist = history_rate.stack(s=("chain", "draw")).values
-    hist_dates = pd.DatetimeIndex(pd.to_datetime(history_rate["bin"].values))
-    lo, med, hi = np.quantile(hist, [0.1, 0.5, 0.9], axis=1)
-    fig.add_trace(_band(hist_dates, lo, hi, OKABE_ITO[4], 0.35, "fitted rate, 80%", "fitted"))
-    fig.add_trace(go.Scatter(x=hist_dates, y=med, mode="lines", line=dict(color=OKABE_ITO[0], width=1.5),
-                             name="fitted rate, median", legendgroup="fitted",
-                             hovertemplate="fitted rate %{y:.1f}<extra></extra>"))
+    _add_fitted_rate(fig, history_rate)
     months = _months(draws)
     counts = draws["count"].sel(scenario=scenario).values
     for level, alpha in ((0.95, 0.15), (0.8, 0.3), (0.5, 0.45)):

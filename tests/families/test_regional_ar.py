@@ -117,13 +117,19 @@ def scenario_files(write, *bodies: tuple[str, str]) -> list:
     return load_scenarios(paths)
 
 
-def test_exit_from_iraq_gives_contrasts_per_region(write, tmp_path):
+def exit_iraq_case(write, exit_date: str = '{uniform = ["2023-03-01", "2023-05-31"]}'):
+    """Two regions, a baseline, and Iraq's troops down to 0 by `exit_date`."""
     data = regional_dataset(write, zero_months=0)
     family = make_family("regional_ar", data)
     scenarios = scenario_files(
         write, ("base", ""),
-        ("exit_iraq", '[presence.iraq]\npoints = [{date = "2023-01", value = 0.5}, '
-                      '{date = {uniform = ["2023-03-01", "2023-05-31"]}, value = 0.0}]\n'))
+        ("exit_iraq", f'[presence.iraq]\npoints = [{{date = "2023-01", value = 0.5}}, '
+                      f'{{date = {exit_date}, value = 0.0}}]\n'))
+    return data, family, scenarios
+
+
+def test_exit_from_iraq_gives_contrasts_per_region(write, tmp_path):
+    data, family, scenarios = exit_iraq_case(write)
     draws = simulate_scenarios(family, fake_posterior(family, n_draws=400), scenarios, seed=3)
     assert list(draws["region"].values) == ["iraq", "syria"] and draws.attrs["total_regions"] == "iraq+syria"
     iraq = draws["count_by_region"].sel(scenario="exit_iraq", region="iraq").values
@@ -164,12 +170,7 @@ def test_the_report_has_a_section_per_region_with_its_contrasts_and_charts(write
     from forecast.reporting.scenario_report import write_report
     from tests.test_report import manifest
 
-    data = regional_dataset(write, zero_months=0)
-    family = make_family("regional_ar", data)
-    scenarios = scenario_files(
-        write, ("base", ""),
-        ("exit_iraq", '[presence.iraq]\npoints = [{date = "2023-01", value = 0.5}, '
-                      '{date = "2023-03-01", value = 0.0}]\n'))
+    data, family, scenarios = exit_iraq_case(write, exit_date='"2023-03-01"')
     posterior = fake_posterior(family, n_draws=100)
     rng = np.random.default_rng(0)
     rate = rng.lognormal(1.0, 0.2, (1, 100, len(data.regions), data.axis.n))
