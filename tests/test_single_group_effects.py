@@ -10,7 +10,7 @@ from scipy import stats
 
 from forecast.core.effects import kind_designs
 from forecast.core.effects_graph import pooled_effect
-from forecast.core.priors import PriorSpec, Priors
+from forecast.core.priors import Priors, PriorSpec
 from forecast.timeaxis import month_axis
 
 DRAWS = 20_000

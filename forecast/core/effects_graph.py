@@ -6,7 +6,8 @@ are partially pooled: effect_g = mean + sd * z_g (non-centred), with the prior f
 groups. A scenario event not tied to a fitted group then draws a new effect from the kind's
 distribution (mean + sd * N(0, 1)) instead of copying one group's draws. The decay is one
 per kind. A kind with a single group is sampled in another, equivalent parametrisation
-(`_single_group_effect`): the same prior and posterior, without the mean/spread ridge. See `effects.py` for the segment arrays.
+(`_single_group_effect`): the same prior and posterior, without the mean/spread ridge.
+See `effects.py` for the segment arrays.
 """
 
 from __future__ import annotations
