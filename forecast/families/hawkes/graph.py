@@ -96,7 +96,7 @@ class HawkesModel(Family):
 
     kernel = "geometric"
     name = "hawkes"
-    revision = 2            # bumped whenever the graph changes (cached fits are then not reused)
+    revision = 3            # bumped whenever the graph changes (cached fits are then not reused)
     shocks = SHOCKS
     volatility_effects = False
     unpredicted_reason = "not a whole-bin count of the fitted series"

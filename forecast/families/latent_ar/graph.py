@@ -71,8 +71,9 @@ class LatentARModel(Family):
     # bumped whenever the graph changes its floating-point path, so cached fits are not reused
     # (2: blocked AR recursion instead of the dense matrix; 3: the recursion as one Op,
     # sparse span sums, each interval kind computed on its own rows; 4: day-level event
-    # segments, partially pooled event effects, volatility regimes)
-    revision = 4
+    # segments, partially pooled event effects, volatility regimes; 5: a kind's single group
+    # sampled as effect | sd, mean | effect, sd)
+    revision = 5
     shocks = SHOCKS
     volatility_effects = True
     uses_reporting_ratios = True

@@ -50,7 +50,7 @@ class RegionalARModel(LatentARModel):
     """The latent AR family with partially pooled regional levels and per-region presence."""
 
     name = "regional_ar"
-    revision = 1
+    revision = 2            # 2: a kind's single event group sampled as effect | sd, mean | effect, sd
     regional = True
     supports_exact_loo = False
     key_parameters: ClassVar[tuple[str, ...]] = (*LatentARModel.key_parameters, "region_sd", "region_offset")
