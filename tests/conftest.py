@@ -17,6 +17,24 @@ warnings.filterwarnings("ignore", category=UserWarning)
 
 REPO = Path(__file__).resolve().parents[1]
 
+# A withdrawal that sets the total presence: the bundled exit scenarios set troops per region,
+# which data without regions (the fully observed stretch, a user's counts CSV) refuse.
+TOTAL_WITHDRAWAL_TOML = """name = "withdrawal_total"
+baseline = "status_quo"
+[horizon]
+start = "2027-01"
+months = 24
+[presence]
+points = [{ date = "2027-01", value = 1.5 }, { date = "2027-07", value = 0.1 }]
+"""
+
+
+def total_withdrawal(directory: Path) -> str:
+    """Write the total-presence withdrawal scenario into `directory`; return its path."""
+    path = directory / "withdrawal_total.toml"
+    path.write_text(TOTAL_WITHDRAWAL_TOML, encoding="utf-8")
+    return str(path)
+
 
 @pytest.fixture
 def write(tmp_path: Path):

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO, counts_csv
+from tests.conftest import REPO, counts_csv, total_withdrawal
 
 DASK = Path(sys.executable).parent / "dask"
 STRETCH = "forecast/data/files/stretch_2023-11_2024-10.csv"
@@ -106,7 +106,7 @@ def test_backtest_and_ensemble_on_a_dask_cli_cluster_equal_local_processes(dask_
     assert not _same_files(tmp_path / "bt-local", tmp_path / "bt-dask", ["summary.csv"])
 
     # an ensemble scenario run whose leave-future-out refits run on the cluster
-    run = ["run", "scenarios/status_quo.toml", "scenarios/exit_iraq.toml", "--data", STRETCH, "--events",
+    run = ["run", "scenarios/status_quo.toml", total_withdrawal(tmp_path), "--data", STRETCH, "--events",
            EVENTS, "--models", "latent_ar,hawkes", "--ensemble", "stacking", "--lfo-origins", "2",
            "--allow-unconverged", "--no-report", "--runs-root", str(tmp_path), *TINY]
     assert main([*run, "--workers", "2", "--out", str(tmp_path / "run-local")]) == 0

@@ -11,6 +11,7 @@ from scipy import stats
 
 from forecast.ensemble import allocate_draws, compare_models, mix_scenario_draws
 from forecast.errors import InputError
+from tests.conftest import total_withdrawal
 
 
 def idata_with_loglik(y: np.ndarray, means: np.ndarray, ids: list[str]) -> az.InferenceData:
@@ -124,7 +125,7 @@ def test_cli_ensemble_run_and_compare(tmp_path, capsys):
 
     out = tmp_path / "ens"
     tiny = ["--draws", "100", "--tune", "100", "--chains", "2", "--allow-unconverged"]
-    argv = ["run", "scenarios/status_quo.toml", "scenarios/exit_iraq.toml", "--data", STRETCH, "--events",
+    argv = ["run", "scenarios/status_quo.toml", total_withdrawal(tmp_path), "--data", STRETCH, "--events",
             EVENTS, "--models", "latent_ar,hawkes", "--ensemble", "stacking", "--out", str(out),
             "--runs-root", str(tmp_path), "--lfo-origins", "2", *tiny]
     assert main(argv) == 0
