@@ -57,7 +57,8 @@ def weighted_quantiles(values: np.ndarray, weights: np.ndarray, probs: list[floa
 LEVEL_VARIABLES = ("intercept", "rho", "sigma", "z", "u", "rate", "segment_rate", "branching",
                    "kernel_decay", "kernel_exponent", "overdispersion", "background",
                    # regional_ar: the regions' levels and rates are levels too
-                   "region_sd", "region_z", "region_offset", "rate_by_region", "segment_rate_by_region")
+                   "region_sd", "region_z", "region_offset", "rate_by_region", "segment_rate_by_region",
+                   "region_centre_z", "region_spread_z", "intercept_z")
 
 
 def _effects_from_prior(family: Family, posterior: xr.Dataset, seed: int) -> xr.Dataset:
