@@ -300,7 +300,8 @@ def report(results: dict, quick: bool) -> str:
             add(f"{peer:14} {ep['mean']:>8.3f} ({ep['sd']:.3f})  {cp['mean']:>8.3f} ({cp['sd']:.3f})  "
                 f"{d:>6.2f}{' !!' if d > 0.5 else '   '} {fmt(truth.get(peer), '.2f'):>6}")
         v = e["params"]["decapitation_volatility"]
-        add(f"(engine only: decapitation_volatility {v['mean']:.4f} ({v['sd']:.4f}), pinned by its prior)")
+        add(f"(engine only: decapitation_volatility {v['mean']:.4f} ({v['sd']:.4f}), "
+            "pinned near 0 by its priors)")
         add("")
     s = results.get("scenarios")
     if s:
