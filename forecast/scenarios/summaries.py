@@ -1,9 +1,9 @@
 """Tidy tables from scenario draws: per-month summaries, contrasts, exceedance, first attack.
 
 Every statistic is a quantile or a probability, each with its Monte Carlo standard error
-(column `<name>_mcse`, from ArviZ on the draws' chains): no means. A scenario's horizon total
-has a heavy upper tail (a latent random walk compounds over two years), so a mean would be
-decided by a handful of draws and by the overflow cap on the rate; quantiles and
+(column `<name>_mcse`, ArviZ's estimator on the draws' chains, batched in `mcse.py`): no means.
+A scenario's horizon total has a heavy upper tail (a latent random walk compounds over two
+years), so a mean would be decided by a handful of draws and by the overflow cap on the rate; quantiles and
 probabilities are not (tests/test_summaries_stability.py checks this across caps and seeds).
 
 Draws of a regional family carry `count_by_region`: every table then has a `region` column,
@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import xarray as xr
+
+from forecast.scenarios import mcse
 
 QUANTILES = {"q02_5": 0.025, "q10": 0.10, "q25": 0.25, "median": 0.5, "q75": 0.75, "q90": 0.90,
              "q97_5": 0.975}
@@ -30,36 +32,46 @@ def chains_of(draws: xr.Dataset) -> int:
 
 
 def _by_chain(values: np.ndarray, chains: int) -> np.ndarray:
-    return np.asarray(values, dtype=float).reshape(chains, -1)
+    """(cells, draws) -> (cells, chains, draws per chain); the draws are chain-major."""
+    values = np.asarray(values, dtype=float)
+    return values.reshape(values.shape[0], chains, -1)
+
+
+def quantile_columns(values: np.ndarray, chains: int, names: dict[str, float] = QUANTILES,
+                     prefix: str = "") -> dict[str, np.ndarray]:
+    """Quantiles of each row of (cells, draws) and their Monte Carlo standard errors."""
+    values = np.asarray(values, dtype=float)
+    if values.shape[-1] == 0:
+        return {f"{prefix}{k}{suffix}": np.full(values.shape[0], np.nan)
+                for k in names for suffix in ("", "_mcse")}
+    qs = np.quantile(values, list(names.values()), axis=1, method="linear")
+    errors = mcse.mcse_quantiles(_by_chain(values, chains), list(names.values()))
+    out: dict[str, np.ndarray] = {}
+    for name, q, error in zip(names, qs, errors):
+        out[f"{prefix}{name}"] = q
+        out[f"{prefix}{name}_mcse"] = error
+    return out
+
+
+def probability_columns(hit: np.ndarray, chains: int, name: str) -> dict[str, np.ndarray]:
+    """P(event) of each row of (cells, draws) indicators, and its Monte Carlo standard error."""
+    hit = np.asarray(hit, dtype=float)
+    return {name: hit.mean(axis=1), f"{name}_mcse": mcse.mcse_mean(_by_chain(hit, chains))}
+
+
+def _one(columns: dict[str, np.ndarray]) -> dict[str, float]:
+    return {k: float(v[0]) for k, v in columns.items()}
 
 
 def quantile_stats(values: np.ndarray, chains: int, names: dict[str, float] = QUANTILES,
                    prefix: str = "") -> dict[str, float]:
     """Quantiles of draws and their Monte Carlo standard errors."""
-    values = np.asarray(values, dtype=float)
-    out: dict[str, float] = {}
-    if values.size == 0:
-        return {f"{prefix}{k}{suffix}": np.nan for k in names for suffix in ("", "_mcse")}
-    qs = np.quantile(values, list(names.values()), method="linear")
-    for (name, prob), q in zip(names.items(), qs):
-        out[f"{prefix}{name}"] = float(q)
-        out[f"{prefix}{name}_mcse"] = _mcse(values, chains, "quantile", prob)
-    return out
+    return _one(quantile_columns(np.asarray(values, dtype=float)[None, :], chains, names, prefix))
 
 
 def probability_stats(hit: np.ndarray, chains: int, name: str) -> dict[str, float]:
     """P(event) from indicator draws, and its Monte Carlo standard error."""
-    hit = np.asarray(hit, dtype=float)
-    return {name: float(hit.mean()), f"{name}_mcse": _mcse(hit, chains, "mean")}
-
-
-def _mcse(values: np.ndarray, chains: int, method: str, prob: float | None = None) -> float:
-    if np.ptp(values) == 0:
-        return 0.0           # every draw the same: no Monte Carlo error (ArviZ returns NaN)
-    import arviz as az  # only when tables are written (the quick commands never load it)
-
-    kwargs = {"prob": prob} if method == "quantile" else {}
-    return float(np.ravel(az.mcse(_by_chain(values, chains), method=method, **kwargs))[0])
+    return _one(probability_columns(np.asarray(hit)[None, :], chains, name))
 
 
 def month_labels(draws: xr.Dataset) -> list[str]:
@@ -97,21 +109,26 @@ def series(draws: xr.Dataset, regions: bool) -> list[tuple[str | None, xr.Datase
 def monthly_summary(draws: xr.Dataset, regions: bool = False) -> pd.DataFrame:
     """Per scenario and month (and per region, with `regions`, when the draws have them)."""
     chains = chains_of(draws)
-    rows = []
+    frames = []
     labels = month_labels(draws)
     for s in draws["scenario"].values:
         for label, one in series(draws, regions):
-            counts = one["count"].sel(scenario=s).values
-            rates = one["rate"].sel(scenario=s).values
-            presence = one["presence"].sel(scenario=s).values
-            for j, month in enumerate(labels):
-                known = np.isfinite(presence[:, j]).any()
-                rows.append({"scenario": s, **_labelled(label), "month": month,
-                             **quantile_stats(counts[:, j], chains),
-                             **quantile_stats(rates[:, j], chains, {"median": 0.5}, prefix="rate_"),
-                             **probability_stats(counts[:, j] > 0, chains, "p_any_attack"),
-                             "presence_median": float(np.nanmedian(presence[:, j])) if known else np.nan})
-    return pd.DataFrame(rows).round(DECIMALS)
+            # (months, draws): every month's statistics at once
+            counts = one["count"].sel(scenario=s).values.T
+            rates = one["rate"].sel(scenario=s).values.T
+            presence = one["presence"].sel(scenario=s).values.T
+            known = np.isfinite(presence).any(axis=1)
+            with np.errstate(all="ignore"):
+                median_presence = np.where(known, np.nanmedian(np.where(known[:, None], presence, 0.0),
+                                                               axis=1), np.nan)
+            frame = pd.DataFrame({
+                "scenario": s, **_labelled(label), "month": labels,
+                **quantile_columns(counts, chains),
+                **quantile_columns(rates, chains, {"median": 0.5}, prefix="rate_"),
+                **probability_columns(counts > 0, chains, "p_any_attack"),
+                "presence_median": median_presence})
+            frames.append(frame)
+    return pd.concat(frames, ignore_index=True).round(DECIMALS)
 
 
 def totals(draws: xr.Dataset) -> xr.DataArray:
