@@ -81,10 +81,16 @@ def _tau_ess(rho: np.ndarray, pair_sums: np.ndarray, n_pairs: int, size: int) ->
     return size / tau
 
 
+# ArviZ gives no error for chains shorter than this (NaN)
+MIN_DRAWS = 4
+
+
 def mcse_quantiles(x: np.ndarray, probs: list[float]) -> np.ndarray:
     """(probs, cells) Monte Carlo standard error of each cell's quantiles (as az.mcse)."""
     x = np.asarray(x, dtype=float)
     cells = x.shape[0]
+    if x.shape[-1] < MIN_DRAWS:
+        return np.full((len(probs), cells), np.nan)
     flat = x.reshape(cells, -1)
     ordered = np.sort(flat, axis=1)
     size = flat.shape[1]
@@ -110,5 +116,7 @@ def mcse_quantile(x: np.ndarray, prob: float) -> np.ndarray:
 def mcse_mean(x: np.ndarray) -> np.ndarray:
     """(cells,) Monte Carlo standard error of each cell's mean (as az.mcse, method "mean")."""
     x = np.asarray(x, dtype=float)
+    if x.shape[-1] < MIN_DRAWS:
+        return np.full(x.shape[0], np.nan)
     sd = np.std(x.reshape(x.shape[0], -1), axis=1, ddof=1)
     return sd / np.sqrt(ess(split_chains(x)))
